@@ -1,0 +1,83 @@
+"""The `KnowledgeGraph` interface: one small, batch-first protocol that every back-end implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from raregraph.kg.model import Annotation, Disease, Gene, HpoId, Term
+
+__all__ = ["KnowledgeGraph"]
+
+
+@runtime_checkable
+class KnowledgeGraph(Protocol):
+    """Read access to one snapshot of the graph.
+
+    Every batch method takes a sequence of keys and returns a mapping keyed by the input key;
+    keys the graph does not know are absent from the result (never an exception), so a caller
+    can tell unknown ids apart without a round-trip per id.
+    """
+
+    snapshot_id: str
+
+    def manifest(self) -> Mapping[str, Any]:
+        """The snapshot's manifest (sources, releases, row counts)."""
+        ...
+
+    def terms(self, ids: Sequence[str]) -> dict[str, Term]:
+        """Terms by primary id (obsolete terms included, flagged `obsolete`)."""
+        ...
+
+    def resolve_terms(self, ids: Sequence[str]) -> dict[str, HpoId]:
+        """Map each id (primary, alt_id or obsolete) to the current, non-obsolete term id."""
+        ...
+
+    def terms_by_label(self, texts: Sequence[str]) -> dict[str, list[HpoId]]:
+        """Current terms whose label or synonym equals each text after `normalize_label`.
+
+        Label matches come before synonym matches; within each, ids are sorted.
+        """
+        ...
+
+    def ancestors(self, ids: Sequence[str], *, include_self: bool = True) -> dict[str, frozenset[HpoId]]:
+        """All is_a ancestors of each term."""
+        ...
+
+    def descendants(self, ids: Sequence[str], *, include_self: bool = True) -> dict[str, frozenset[HpoId]]:
+        """All is_a descendants of each term."""
+        ...
+
+    def information_content(self, ids: Sequence[str]) -> dict[str, float]:
+        """IC = -ln(share of diseases annotated with the term or a descendant), in nats."""
+        ...
+
+    def diseases(self, ids: Sequence[str]) -> dict[str, Disease]:
+        """Diseases by id."""
+        ...
+
+    def diseases_for_terms(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
+        """Direct disease annotations (present and NOT) of each term, sorted by disease id."""
+        ...
+
+    def disease_phenotypes(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
+        """Phenotype annotations (present and NOT) of each disease, sorted by term id."""
+        ...
+
+    def disease_inheritance(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
+        """Mode-of-inheritance annotations of each disease."""
+        ...
+
+    def genes(self, keys: Sequence[str]) -> dict[str, Gene]:
+        """Genes by id (HGNC/NCBIGene CURIE) or by symbol (case-insensitive)."""
+        ...
+
+    def genes_of_diseases(self, ids: Sequence[str]) -> dict[str, list[Gene]]:
+        """Genes associated with each disease, sorted by symbol."""
+        ...
+
+    def diseases_of_genes(self, keys: Sequence[str]) -> dict[str, list[Disease]]:
+        """Diseases associated with each gene (id or symbol), sorted by disease id."""
+        ...
+
+
