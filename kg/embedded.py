@@ -129,6 +129,15 @@ class EmbeddedGraph:
         found = {t: index.get(normalize_label(t), []) for t in texts}
         return {t: ids for t, ids in found.items() if ids}
 
+    def term_names(self) -> list[tuple[HpoId, str, str]]:
+        names = []
+        for term in self._term_records.values():
+            if term.obsolete:
+                continue
+            names.append((term.id, term.label, "LABEL"))
+            names.extend((term.id, syn.text, syn.scope) for syn in term.synonyms)
+        return sorted(names)
+
     # --- ontology ---------------------------------------------------------------------------
 
     @cached_property

@@ -40,6 +40,10 @@ class KnowledgeGraph(Protocol):
         """
         ...
 
+    def term_names(self) -> list[tuple[HpoId, str, str]]:
+        """Every (term id, text, kind) of current terms; kind is LABEL or a synonym scope. Sorted."""
+        ...
+
     def ancestors(self, ids: Sequence[str], *, include_self: bool = True) -> dict[str, frozenset[HpoId]]:
         """All is_a ancestors of each term."""
         ...

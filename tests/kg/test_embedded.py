@@ -74,3 +74,10 @@ def test_true_path_rule_children_diseases_are_subset_of_parents(default_graph: E
     assert child_diseases and child_diseases <= parent_diseases
     # every annotated disease carries the root through propagation
     assert propagated[:, onto.position[ROOT_TERM]].nnz == len(onto.disease_ids)
+
+
+def test_term_names_cover_labels_and_synonyms_of_current_terms(default_graph: EmbeddedGraph) -> None:
+    names = default_graph.term_names()
+    seizure = {(text, kind) for tid, text, kind in names if tid == "HP:0001250"}
+    assert ("Seizure", "LABEL") in seizure and ("Epilepsy", "RELATED") in seizure
+    assert not any(tid == "HP:0000057" for tid, _, _ in names)  # obsolete
