@@ -19,7 +19,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/raregraph diagnose --hpo HP:0001166,HP:0001083,HP:0002616,HP:0000545 --top 10
 
-test: $(STAMP)
+# The Neo4j launcher (tools/neo4j, Maven Central jars) is built first: the integration tests
+# start a real Neo4j server on loopback.
+neo4j:
+	tools/neo4j/install.sh
+
+test: $(STAMP) neo4j
 	$(BIN)/pytest -q
 
 clean:

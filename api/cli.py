@@ -9,24 +9,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from raregraph.api.errors import describe_error
+from raregraph.api.cli_support import err_console, guard, out_console, progress
 from raregraph.api.settings import Settings
 
 __all__ = ["app", "main"]
 
-T = TypeVar("T")
 app = typer.Typer(help="Grounded rare-disease differential diagnosis.", no_args_is_help=True, add_completion=False)
 etl_app = typer.Typer(help="Build and compare knowledge-graph snapshots.", no_args_is_help=True)
 app.add_typer(etl_app, name="etl")
 
-err_console = Console(stderr=True)
-out_console = Console()
 log = logging.getLogger("raregraph")
 
 
@@ -38,32 +34,7 @@ def _settings(ctx: typer.Context) -> Settings:
 def _root(ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Settings come from RAREGRAPH_* environment variables or .env."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = _guard(Settings)
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run `fn`; our errors become a one-line message on stderr and their exit code."""
-    try:
-        return fn()
-    except Exception as err:  # noqa: BLE001 - mapped below, anything unmapped re-raised
-        info = describe_error(err)
-        if info is None:
-            raise
-        err_console.print(f"[bold red]error[/]: {info.message}", highlight=False, soft_wrap=True)
-        raise typer.Exit(info.exit_code) from None
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str], None]]:
-    """A step reporter: a spinner on a terminal, log lines elsewhere."""
-    if not err_console.is_terminal:
-        yield lambda message: log.info(message)
-        return
-    with err_console.status("starting") as status:
-        def update(message: str) -> None:
-            status.update(message)
-            err_console.log(message)
-        yield update
+    ctx.obj = guard(Settings)
 
 
 # --- etl -----------------------------------------------------------------------------------
@@ -90,7 +61,7 @@ def etl_build(
         folder = source_dir or settings.source_dir or default_hpo_dir()
         refs = read_reference_list(exclude_references) if exclude_references else frozenset()
         options = BuildOptions(skip_bad_records=skip_bad_records, exclude_references=refs)
-        with _progress() as say:
+        with progress() as say:
             snapshot = build_snapshot(BuildInputs(find_hpo_files(folder)), out or settings.snapshot_dir, options, say)
         manifest = snapshot.manifest
         table = Table(title=f"snapshot {snapshot.id}", show_header=True)
@@ -104,7 +75,7 @@ def etl_build(
             err_console.print(f"skipped records: {skipped}")
         sys.stdout.write(f"{snapshot.path}\n")
 
-    _guard(run)
+    guard(run)
 
 
 def _open_snapshot(settings: Settings, ref: str) -> Any:
@@ -145,7 +116,7 @@ def etl_diff(
         for entry in diff.terms_obsoleted[:20]:
             out_console.print(f"obsoleted {entry['id']} {entry['label']!r} → {entry['replaced_by'] or entry['consider'] or '-'}")
 
-    _guard(run)
+    guard(run)
 
 
 # --- diagnosis -----------------------------------------------------------------------------
@@ -171,7 +142,7 @@ def diagnose(
 
     def run() -> None:
         request = CaseRequest(hpo_present=_split_ids(hpo), hpo_excluded=_split_ids(exclude))
-        with _progress() as say:
+        with progress() as say:
             service = build_service(settings, say)
         result = service.diagnose(request, top=top, strict=True)
         if as_json:
@@ -187,7 +158,7 @@ def diagnose(
             table.add_row(str(c.rank), c.disease_id, c.name, f"{c.score:.3f}")
         out_console.print(table)
 
-    _guard(run)
+    guard(run)
 
 
 @app.command()
@@ -210,7 +181,7 @@ def rank(
         if not input.is_file():
             raise InvalidCaseError(f"{input}: no such file")
         lines = input.read_text(encoding="utf-8").splitlines()
-        with _progress() as say:
+        with progress() as say:
             service = build_service(settings, say)
         started = time.perf_counter()
         tmp = output.with_name(output.name + ".partial")
@@ -232,7 +203,7 @@ def rank(
         seconds = time.perf_counter() - started
         err_console.print(f"ranked {len(lines)} cases in {seconds:.1f} s ({1000 * seconds / max(len(lines), 1):.1f} ms/case) → {output}")
 
-    _guard(run)
+    guard(run)
 
 
 def _case_id(text: str, lineno: int) -> str:
@@ -282,7 +253,7 @@ def evaluate(
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in payload.values()))
         out_console.print(table)
 
-    _guard(run)
+    guard(run)
 
 
 def _mount_optional() -> None:

@@ -1,0 +1,46 @@
+"""What every CLI sub-app shares: the consoles and the one error wrapper."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from raregraph.api.errors import describe_error
+
+__all__ = ["err_console", "out_console", "guard", "progress"]
+
+T = TypeVar("T")
+err_console = Console(stderr=True)
+out_console = Console()
+log = logging.getLogger("raregraph")
+
+
+def guard(fn: Callable[[], T]) -> T:
+    """Run `fn`; our errors become a one-line message on stderr and their mapped exit code."""
+    try:
+        return fn()
+    except Exception as err:  # noqa: BLE001 - mapped below, anything unmapped re-raised
+        info = describe_error(err)
+        if info is None:
+            raise
+        err_console.print(f"[bold red]error[/]: {escape(info.message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(info.exit_code) from None
+
+
+@contextmanager
+def progress() -> Iterator[Callable[[str], None]]:
+    """A step reporter: a spinner on a terminal, log lines elsewhere."""
+    if not err_console.is_terminal:
+        yield lambda message: log.info(message)
+        return
+    with err_console.status("starting") as status:
+        def update(message: str) -> None:
+            status.update(message)
+            err_console.log(message)
+        yield update

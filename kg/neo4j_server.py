@@ -1,0 +1,431 @@
+"""A real Neo4j 5.26 Community server on 127.0.0.1 for development and integration tests.
+
+The server is the embedded DBMS from Maven Central (``org.neo4j:neo4j``) wrapped by the small
+Java launcher in ``tools/neo4j/``, with its Bolt connector on 127.0.0.1 and nothing else
+listening. It is not how production runs Neo4j (a real installation or Aura, same driver and
+Cypher); it is how a fresh machine with Java 17 and Maven gets a real server without Docker.
+
+One server per data folder, laid out as::
+
+    <data_dir>/home/        Neo4j home: home/data (stores), home/logs/debug.log
+    <data_dir>/neo4j.pid    pid of the Java process
+    <data_dir>/neo4j.log    the launcher's stdout and stderr
+    <data_dir>/ready.json   written by the launcher once Bolt is up, removed on shutdown
+
+Auth: with ``password=None`` the server runs with auth disabled and accepts any credentials
+(or none). With a password (8 characters at least) auth is enabled and user ``neo4j`` has that
+password. The password reaches the launcher through the ``RAREGRAPH_NEO4J_PASSWORD``
+environment variable, never its command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from raregraph.errors import GraphUnavailableError
+
+__all__ = [
+    "DEFAULT_PORT",
+    "LAUNCHER_DIR",
+    "LAUNCHER_JAR",
+    "NEO4J_VERSION",
+    "PASSWORD_ENV",
+    "USER",
+    "ServerInfo",
+    "build_launcher",
+    "start",
+    "status",
+    "stop",
+]
+
+NEO4J_VERSION = "5.26.31"
+DEFAULT_PORT = 7687
+USER = "neo4j"
+PASSWORD_ENV = "RAREGRAPH_NEO4J_PASSWORD"
+MIN_PASSWORD_LENGTH = 8
+
+LAUNCHER_DIR = Path(__file__).resolve().parent.parent / "tools" / "neo4j"
+LAUNCHER_JAR = LAUNCHER_DIR / "target" / "raregraph-neo4j-launcher.jar"
+_LAUNCHER_LIB = LAUNCHER_DIR / "target" / "lib"
+_LAUNCHER_SOURCES = (
+    LAUNCHER_DIR / "pom.xml",
+    LAUNCHER_DIR / "src" / "main" / "java" / "org" / "raregraph" / "neo4j" / "Launcher.java",
+)
+_JAR_MARKER = "raregraph-neo4j-launcher"
+
+_PID_FILE = "neo4j.pid"
+_LOG_FILE = "neo4j.log"
+_READY_FILE = "ready.json"
+_HOME_DIR = "home"
+
+# Neo4j's own start script passes these; the heap stays modest (tests run side by side).
+_JVM_OPTIONS = (
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+ExitOnOutOfMemoryError",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dlog4j2.disable.jmx=true",
+)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """A running launcher: its pid, Bolt URI, data folder and log; ``user`` is None when auth is off."""
+
+    pid: int
+    bolt_uri: str
+    data_dir: Path
+    log_path: Path
+    user: str | None = None
+
+    @property
+    def auth_enabled(self) -> bool:
+        """True when the server checks credentials (user ``neo4j`` and the password it was started with)."""
+        return self.user is not None
+
+    @property
+    def port(self) -> int:
+        """The Bolt port on 127.0.0.1."""
+        return int(self.bolt_uri.rsplit(":", 1)[1])
+
+
+def build_launcher(*, force: bool = False, timeout_s: float = 900.0) -> Path:
+    """Build the launcher with Maven unless it is built and newer than its sources; return the jar.
+
+    The first build downloads Neo4j and its dependencies from Maven Central (about 125 MB of
+    jars, plus Maven's own plugins) into ``~/.m2``; later builds are offline and take seconds.
+
+    Raises:
+        GraphUnavailableError: java or mvn is not on PATH, or the Maven build failed.
+    """
+    _require_tool("java")
+    if not force and _launcher_is_current():
+        return LAUNCHER_JAR
+    mvn = _require_tool("mvn")
+    if not (LAUNCHER_DIR / "pom.xml").is_file():
+        raise GraphUnavailableError(f"the Neo4j launcher's sources are missing: no {LAUNCHER_DIR / 'pom.xml'}")
+    (LAUNCHER_DIR / "target").mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(LAUNCHER_DIR / "target" / ".build.lock"):
+        if not force and _launcher_is_current():  # built by someone else while we waited
+            return LAUNCHER_JAR
+        command = [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(LAUNCHER_DIR / "pom.xml"), "package"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired as err:
+            raise GraphUnavailableError(f"building the Neo4j launcher took over {timeout_s:.0f} s: {' '.join(command)}") from err
+        if done.returncode != 0 or not LAUNCHER_JAR.is_file():
+            output = _tail((done.stdout or "") + (done.stderr or ""), 40)
+            raise GraphUnavailableError(
+                f"building the Neo4j launcher failed (exit {done.returncode}): {' '.join(command)}\n{output}"
+            )
+    return LAUNCHER_JAR
+
+
+def start(
+    data_dir: Path,
+    port: int = DEFAULT_PORT,
+    *,
+    timeout_s: float = 120.0,
+    password: str | None = None,
+    page_cache: str = "256m",
+    heap: str = "1g",
+) -> ServerInfo:
+    """Start a server for ``data_dir`` on 127.0.0.1:``port`` and return once it answers ``RETURN 1``.
+
+    Builds the launcher first when needed (see `build_launcher`). If a server already runs for
+    ``data_dir`` it is returned as is (its port and auth may differ from what was asked); if
+    one is still starting, this waits for it. ``timeout_s`` counts from the spawn; a server this
+    call started that does not answer in time is killed, so nothing is left running. Start-up
+    takes about 7 to 15 s on two cores; ``page_cache`` and ``heap`` take Neo4j/JVM sizes (256m, 1g).
+
+    Raises:
+        GraphUnavailableError: java/mvn missing, build failed, the port is taken, the password
+            is too short or refused by an already-running server, or the server exited or did not
+            answer in time (the message ends with the log tail).
+    """
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise GraphUnavailableError(f"the Neo4j password must have at least {MIN_PASSWORD_LENGTH} characters")
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    spawned = False
+    with _exclusive_lock(data_dir / ".start.lock"):
+        pid = _read_pid(data_dir)
+        if pid is None or not _launcher_alive(pid):
+            _remove_state(data_dir)
+            if not _port_is_free(port):
+                raise GraphUnavailableError(f"port {port} on 127.0.0.1 is already in use; pick another with --port")
+            build_launcher()
+            pid = _spawn(data_dir, port, password=password, page_cache=page_cache, heap=heap)
+            spawned = True
+    deadline = time.monotonic() + timeout_s  # counted from the spawn, not from a first build
+    try:
+        return _wait_until_ready(data_dir, pid, password, deadline, timeout_s)
+    except GraphUnavailableError:
+        if spawned:  # never kill a server this call did not start
+            _terminate(pid, 10.0)
+            _remove_state(data_dir)
+        raise
+
+
+def status(data_dir: Path, *, password: str | None = None) -> ServerInfo | None:
+    """The server running for ``data_dir`` if its process is alive and Bolt answers, else None.
+
+    With auth enabled and a wrong or missing ``password``, a server that refuses the credentials
+    still counts as answering (it is up; the caller's credentials are the problem).
+    """
+    data_dir = Path(data_dir).resolve()
+    pid = _read_pid(data_dir)
+    if pid is None or not _launcher_alive(pid):
+        return None
+    info = _ready_info(data_dir, pid)
+    if info is None:
+        return None
+    return info if _bolt_check(info, password, timeout_s=5.0) in ("ok", "refused") else None
+
+
+def stop(data_dir: Path, timeout_s: float = 30.0) -> bool:
+    """Stop the server for ``data_dir`` (SIGTERM, then SIGKILL after ``timeout_s``); True if one was running."""
+    data_dir = Path(data_dir).resolve()
+    pid = _read_pid(data_dir)
+    was_running = pid is not None and _launcher_alive(pid)
+    if was_running:
+        assert pid is not None
+        _terminate(pid, timeout_s)
+    _remove_state(data_dir)
+    return was_running
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _require_tool(name: str) -> str:
+    """The path of ``name`` on PATH, or a GraphUnavailableError saying what to install."""
+    found = shutil.which(name)
+    if found is None:
+        hint = "a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)" if name == "java" else "Apache Maven 3.6+"
+        raise GraphUnavailableError(f"'{name}' is not on PATH; the local Neo4j server needs {hint}")
+    return found
+
+
+def _launcher_is_current() -> bool:
+    """True when the jar and its library folder exist and are newer than the pom and the source."""
+    if not LAUNCHER_JAR.is_file() or not _LAUNCHER_LIB.is_dir() or not any(_LAUNCHER_LIB.glob("neo4j-*.jar")):
+        return False
+    built = LAUNCHER_JAR.stat().st_mtime
+    return all(not source.exists() or source.stat().st_mtime <= built for source in _LAUNCHER_SOURCES)
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (a no-op where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _port_is_free(port: int) -> bool:
+    """True when nothing listens on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _spawn(data_dir: Path, port: int, *, password: str | None, page_cache: str, heap: str) -> int:
+    """Start the launcher detached (own session, not our child) and write its pid file; return the pid."""
+    java = _require_tool("java")
+    command = [
+        java,
+        f"-Xmx{heap}",
+        *_JVM_OPTIONS,
+        "-jar", str(LAUNCHER_JAR),
+        "--home", str(data_dir / _HOME_DIR),
+        "--port", str(port),
+        "--ready-file", str(data_dir / _READY_FILE),
+        "--page-cache", page_cache,
+    ]  # fmt: skip
+    env = {key: value for key, value in os.environ.items() if key != PASSWORD_ENV}
+    if password is not None:
+        env[PASSWORD_ENV] = password
+    env["RAREGRAPH_NEO4J_LOG"] = str(data_dir / _LOG_FILE)
+    # A shell starts Java in the background and exits at once, so Java is re-parented away from
+    # this process: no Popen object to reap or to warn about, and it outlives a CLI invocation.
+    shell = 'echo "$ $*" >"$RAREGRAPH_NEO4J_LOG"; "$@" >>"$RAREGRAPH_NEO4J_LOG" 2>&1 </dev/null & echo $!'
+    done = subprocess.run(
+        ["/bin/sh", "-c", shell, "sh", *command],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,
+        check=False,
+    )
+    try:
+        pid = int(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as err:
+        raise GraphUnavailableError(f"could not start the Neo4j launcher: {done.stderr.strip() or done.stdout.strip()}") from err
+    # `$!` is known as soon as the shell forks; wait for the fork to exec Java before judging it.
+    deadline = time.monotonic() + 10.0
+    while _process_state(pid) == "other" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (data_dir / _PID_FILE).write_text(f"{pid}\n", encoding="utf-8")
+    return pid
+
+
+def _wait_until_ready(data_dir: Path, pid: int, password: str | None, deadline: float, timeout_s: float) -> ServerInfo:
+    """Poll until the launcher's ready file appears and Bolt answers ``RETURN 1``."""
+    log_path = data_dir / _LOG_FILE
+    while True:
+        if not _launcher_alive(pid):
+            raise GraphUnavailableError(f"the Neo4j launcher (pid {pid}) exited during start-up; {log_path}:\n{_log_tail(log_path)}")
+        info = _ready_info(data_dir, pid)
+        answer = "down" if info is None else _bolt_check(info, password, timeout_s=5.0)
+        if answer == "ok":
+            assert info is not None
+            return info
+        if answer == "refused":
+            raise GraphUnavailableError(
+                f"the Neo4j server for {data_dir} (pid {pid}) refuses user '{USER}' with the given password"
+                " (it runs with auth enabled; pass the password it was started with)"
+            )
+        if time.monotonic() >= deadline:
+            raise GraphUnavailableError(
+                f"Neo4j did not answer within {timeout_s:.0f} s (pid {pid} stopped); {log_path}:\n{_log_tail(log_path)}"
+            )
+        time.sleep(0.25)
+
+
+def _ready_info(data_dir: Path, pid: int) -> ServerInfo | None:
+    """The ServerInfo described by the launcher's ready file, or None while it is not written."""
+    try:
+        ready = json.loads((data_dir / _READY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if ready.get("pid") != pid:
+        return None
+    return ServerInfo(
+        pid=pid,
+        bolt_uri=str(ready["bolt_uri"]),
+        data_dir=data_dir,
+        log_path=data_dir / _LOG_FILE,
+        user=USER if ready.get("auth") else None,
+    )
+
+
+def _bolt_check(info: ServerInfo, password: str | None, *, timeout_s: float) -> Literal["ok", "refused", "down"]:
+    """Run ``RETURN 1`` over Bolt: "ok", "refused" (server up, credentials refused) or "down"."""
+    import neo4j
+    from neo4j.exceptions import AuthError, DriverError, Neo4jError
+
+    auth = (USER, password or "") if info.auth_enabled else None
+    try:
+        with neo4j.GraphDatabase.driver(
+            info.bolt_uri,
+            auth=auth,
+            connection_timeout=timeout_s,
+            connection_acquisition_timeout=timeout_s,
+            max_transaction_retry_time=0,
+        ) as driver:
+            records, _, _ = driver.execute_query("RETURN 1 AS ok", database_="neo4j")
+            return "ok" if records and records[0]["ok"] == 1 else "down"
+    except AuthError:
+        return "refused"
+    except (DriverError, Neo4jError, OSError):
+        return "down"
+
+
+def _read_pid(data_dir: Path) -> int | None:
+    """The pid in ``data_dir``'s pid file, or None."""
+    try:
+        return int((data_dir / _PID_FILE).read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _launcher_alive(pid: int) -> bool:
+    """True when ``pid`` is a live (not zombie) process, and on Linux one running our launcher."""
+    return _process_state(pid) == "launcher"
+
+
+def _process_state(pid: int) -> Literal["launcher", "other", "gone"]:
+    """Whether ``pid`` runs our launcher, runs something else (pid reused, or not exec'd yet), or is gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "gone"
+    except PermissionError:
+        pass  # exists, owned by someone else; /proc below decides
+    proc = Path(f"/proc/{pid}")
+    if not proc.is_dir():
+        return "gone" if sys.platform == "linux" else "launcher"
+    try:
+        state = (proc / "stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+        cmdline = (proc / "cmdline").read_bytes()
+    except (OSError, IndexError):
+        return "gone"
+    if state in ("Z", "X"):
+        return "gone"
+    return "launcher" if _JAR_MARKER.encode() in cmdline else "other"
+
+
+def _terminate(pid: int, timeout_s: float) -> None:
+    """SIGTERM ``pid`` and wait up to ``timeout_s``; then SIGKILL and wait a little more."""
+    for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 10.0)):
+        if not _launcher_alive(pid):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if not _launcher_alive(pid):
+                return
+            time.sleep(0.1)
+    if _launcher_alive(pid):
+        raise GraphUnavailableError(f"could not stop the Neo4j launcher (pid {pid})")
+
+
+def _remove_state(data_dir: Path) -> None:
+    """Delete the pid and ready files (the stores and logs stay)."""
+    for name in (_PID_FILE, _READY_FILE, _READY_FILE + ".tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / name).unlink()
+
+
+def _log_tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of ``path`` (or a note that it is missing)."""
+    try:
+        return _tail(path.read_text(encoding="utf-8", errors="replace"), lines)
+    except OSError:
+        return f"(no log at {path})"
+
+
+def _tail(text: str, lines: int) -> str:
+    """The last ``lines`` lines of ``text``."""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
