@@ -133,10 +133,11 @@ def diagnose(
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Excluded HPO id(s)")] = None,
     top: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout")] = False,
+    replace_obsolete: Annotated[bool, typer.Option(help="Use the replacement of an obsolete id (with a warning) instead of stopping")] = False,
 ) -> None:
     """Rank diseases for a case given as HPO terms."""
     from raregraph.api.models import CaseRequest
-    from raregraph.api.service import build_service
+    from raregraph.api.service import TermPolicy, build_service
 
     settings = _settings(ctx)
 
@@ -144,7 +145,7 @@ def diagnose(
         request = CaseRequest(hpo_present=_split_ids(hpo), hpo_excluded=_split_ids(exclude))
         with progress() as say:
             service = build_service(settings, say)
-        result = service.diagnose(request, top=top, strict=True)
+        result = service.diagnose(request, top=top, policy=TermPolicy(obsolete="replace" if replace_obsolete else "error"))
         if as_json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
             return
@@ -152,13 +153,28 @@ def diagnose(
             err_console.print(f"[yellow]warning[/]: {warning}")
         case = ", ".join(f"{t.id} {t.label}" for t in result.case.present)
         table = Table(title=f"Differential ({result.method}, snapshot {result.snapshot_id})", caption=f"case: {case}")
-        for column, justify in (("#", "right"), ("disease", "left"), ("name", "left"), ("score", "right")):
+        for column, justify in (("#", "right"), ("disease", "left"), ("name", "left"), ("prob.", "right"),
+                                ("score", "right"), ("evidence", "left")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        n_terms = len(result.case.present)
         for c in result.candidates:
-            table.add_row(str(c.rank), c.disease_id, c.name, f"{c.score:.3f}")
+            table.add_row(str(c.rank), c.disease_id, c.name, f"{c.probability or 0:.3f}", f"{c.score:.2f}", _evidence_summary(c, n_terms))
         out_console.print(table)
 
     guard(run)
+
+
+def _evidence_summary(candidate: Any, n_terms: int) -> str:
+    evidence = candidate.evidence
+    if evidence is None:
+        return ""
+    exact = sum(m.relation == "exact" for m in evidence.matched)
+    parts = [f"{len(evidence.matched)}/{n_terms} terms ({exact} exact)"]
+    if evidence.contradicted:
+        parts.append(f"{len(evidence.contradicted)} contradicted")
+    if evidence.genes:
+        parts.append("genes " + ",".join(g.symbol for g in evidence.genes))
+    return "; ".join(parts)
 
 
 @app.command()
@@ -261,8 +277,15 @@ def _mount_optional() -> None:
     try:
         from raregraph.api.cli_neo4j import app as neo4j_app
     except ImportError:
-        return
-    app.add_typer(neo4j_app, name="neo4j")
+        pass
+    else:
+        app.add_typer(neo4j_app, name="neo4j")
+    try:
+        from raregraph.api.cli_kg import app as kg_app
+    except ImportError:
+        pass
+    else:
+        app.add_typer(kg_app, name="kg")
 
 
 _mount_optional()

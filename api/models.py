@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from raregraph.kg.model import is_hpo_id
 
-__all__ = ["CaseRequest", "CandidateOut", "TermOut", "CaseUnderstood", "DiagnosisResponse", "RankingLine", "RankingEntry"]
+__all__ = [
+    "CaseRequest", "VariantIn", "Zygosity", "TermOut", "MentionOut", "LinkedMentionOut", "VariantUnderstood",
+    "CaseUnderstood", "FactOut", "TermMatchOut", "ContradictionOut", "GeneEvidenceOut", "EvidenceOut",
+    "CandidateOut", "DiagnosisResponse", "RankingLine", "RankingEntry",
+]
 
 
 
@@ -22,16 +26,55 @@ def _hpo_curie(value: str) -> str:
 HpoCurie = Annotated[str, AfterValidator(_hpo_curie)]
 
 
-class CaseRequest(BaseModel):
-    """A case as HPO terms (present and explicitly excluded)."""
+Zygosity = Literal["heterozygous", "homozygous", "hemizygous", "unknown"]
+
+
+class VariantIn(BaseModel):
+    """A candidate variant: a gene symbol/HGNC id, coordinates and/or HGVS, with zygosity.
+
+    The fields of the evaluation JSONL map onto it directly. A structural variant names its
+    type (e.g. `chromosomal_deletion`) and the gene it covers.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str | None = None
+    gene: str | None = Field(None, max_length=64, description="HGNC symbol, e.g. FBN1")
+    hgnc: str | None = Field(None, pattern=r"^HGNC:\d+$")
+    chrom: str | None = Field(None, max_length=32)
+    pos: int | None = Field(None, ge=1)
+    ref: str | None = Field(None, max_length=100_000)
+    alt: str | None = Field(None, max_length=100_000)
+    assembly: str | None = Field(None, max_length=32, description="GRCh38/hg38 or GRCh37/hg19")
+    hgvs_c: str | None = Field(None, max_length=500)
+    hgvs_p: str | None = Field(None, max_length=500)
+    hgvs_g: str | None = Field(None, max_length=500)
+    zygosity: Zygosity | None = None
+    structural_type: str | None = Field(None, max_length=100)
+    label: str | None = Field(None, max_length=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lower_zygosity(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("zygosity"), str):
+            data = {**data, "zygosity": data["zygosity"].strip().lower()}
+        return data
+
+
+class CaseRequest(BaseModel):
+    """A case: clinical text and/or HPO terms (present and explicitly excluded), variants, sex, age.
+
+    A GA4GH Phenopacket v2 (JSON) is read into this same model (`retrieval.case_input`).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | None = Field(None, max_length=500)
+    text: str | None = Field(None, description="Free clinical text (EHR notes)")
     hpo_present: list[HpoCurie] = Field(default_factory=list, description="Observed HPO terms")
     hpo_excluded: list[HpoCurie] = Field(default_factory=list, description="HPO terms observed to be absent")
-    sex: str | None = None
-    age: str | None = Field(None, description="ISO 8601 duration, e.g. P5Y")
+    variants: list[VariantIn] = Field(default_factory=list, description="Candidate variants")
+    sex: str | None = Field(None, max_length=32)
+    age: str | None = Field(None, max_length=64, description="ISO 8601 duration, e.g. P5Y")
 
 
 class TermOut(BaseModel):
@@ -40,16 +83,91 @@ class TermOut(BaseModel):
     given_as: str | None = Field(None, description="The id in the request, when it was an alt or obsolete id")
 
 
+class MentionOut(BaseModel):
+    """A phrase found in the case text, with its assertion status."""
+
+    text: str
+    start: int
+    end: int
+    assertion: str = Field(description="present | negated | uncertain | family | historical")
+
+
+class LinkedMentionOut(MentionOut):
+    term_id: str
+    label: str
+    tier: str = Field(description="exact (label/synonym lookup in the graph) | embedding (nearest neighbour)")
+    score: float
+
+
+class VariantUnderstood(BaseModel):
+    index: int = Field(description="Position in the request's variant list")
+    gene_id: str | None = None
+    symbol: str | None = None
+    zygosity: str | None = None
+    resolved: bool
+
+
 class CaseUnderstood(BaseModel):
     present: list[TermOut]
     excluded: list[TermOut]
+    variants: list[VariantUnderstood] = Field(default_factory=list)
+    linked_mentions: list[LinkedMentionOut] = Field(default_factory=list)
+    unlinked_mentions: list[MentionOut] = Field(default_factory=list)
+
+
+class FactOut(BaseModel):
+    source: str | None
+    release: str | None
+    references: list[str] = Field(default_factory=list)
+
+
+class TermMatchOut(BaseModel):
+    case_term: str
+    case_label: str
+    disease_term: str
+    disease_label: str
+    relation: str = Field(description="exact | more_specific | less_specific | related")
+    via: str | None = Field(None, description="Shared ancestor, for related matches")
+    ic: float = Field(description="Information content credited, nats")
+    frequency: float | None = Field(None, description="Annotated frequency in the disease, 0-1 (None: not given)")
+    frequency_raw: str | None = None
+    provenance: FactOut | None = None
+
+
+class ContradictionOut(BaseModel):
+    case_term: str
+    disease_term: str
+    kind: str = Field(description="excluded_but_annotated | present_but_negated")
+    frequency: float | None = None
+    provenance: FactOut | None = None
+
+
+class GeneEvidenceOut(BaseModel):
+    gene_id: str
+    symbol: str
+    variant_indices: list[int]
+    zygosities: list[str | None]
+    provenance: FactOut | None = None
+
+
+class EvidenceOut(BaseModel):
+    matched: list[TermMatchOut] = Field(default_factory=list)
+    unmatched: list[str] = Field(default_factory=list)
+    contradicted: list[ContradictionOut] = Field(default_factory=list)
+    confirmed_absent: list[str] = Field(default_factory=list)
+    genes: list[GeneEvidenceOut] = Field(default_factory=list)
 
 
 class CandidateOut(BaseModel):
     rank: int
     disease_id: str
+    equivalent_ids: list[str] = Field(default_factory=list)
     name: str
-    score: float
+    score: float = Field(description="Combined log-likelihood score, nats")
+    probability: float | None = Field(None, description="Posterior over the ranked universe, uniform prior")
+    phenotype_score: float | None = None
+    genotype_score: float | None = None
+    evidence: EvidenceOut | None = None
 
 
 class DiagnosisResponse(BaseModel):
@@ -62,6 +180,7 @@ class DiagnosisResponse(BaseModel):
 
 class RankingEntry(BaseModel):
     disease_id: str
+    equivalent_ids: list[str] = Field(default_factory=list)
     score: float
 
 

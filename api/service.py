@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import polars as pl
+
+from raregraph.api.evidence_out import candidate_out
 from raregraph.api.models import (
-    CandidateOut, CaseRequest, CaseUnderstood, DiagnosisResponse, RankingEntry, RankingLine, TermOut,
+    CaseRequest, CaseUnderstood, DiagnosisResponse, RankingEntry, RankingLine, TermOut, VariantUnderstood,
 )
 from raregraph.api.settings import Settings
 from raregraph.errors import InvalidCaseError, ObsoleteTermError, SnapshotNotFoundError, UnknownTermError
@@ -16,13 +20,29 @@ from raregraph.etl.locate import default_hpo_dir
 from raregraph.etl.snapshot import Snapshot
 from raregraph.etl.sources.hpo import find_hpo_files
 from raregraph.kg.embedded import EmbeddedGraph
-from raregraph.retrieval.baseline import METHOD, ResnikRanker
+from raregraph.kg.graph import KnowledgeGraph
+from raregraph.retrieval.engine import METHOD, EquivalenceGroups, RankingEngine
+from raregraph.retrieval.index import RankingIndex
+from raregraph.retrieval.scoring import CaseVector, ScoringParams, VariantHit
 
-__all__ = ["DiagnosisService", "build_service", "ensure_snapshot", "ResolvedCase"]
+__all__ = ["DiagnosisService", "build_service", "ensure_snapshot", "ResolvedCase", "TermPolicy"]
+
+Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class TermPolicy:
+    """What to do with ids the snapshot does not hold as current terms."""
 
-def ensure_snapshot(settings: Settings, progress: Callable[[str], None] | None = None) -> Snapshot:
+    unknown: Literal["error", "drop"] = "error"
+    obsolete: Literal["error", "replace"] = "error"
+
+
+STRICT = TermPolicy()
+LENIENT = TermPolicy(unknown="drop", obsolete="replace")
+
+
+def ensure_snapshot(settings: Settings, progress: Progress | None = None) -> Snapshot:
     """The snapshot the settings name, or the default HPO release's snapshot (built on first use)."""
     if settings.snapshot:
         candidate = Path(settings.snapshot)
@@ -34,105 +54,156 @@ def ensure_snapshot(settings: Settings, progress: Callable[[str], None] | None =
     return build_snapshot(BuildInputs(find_hpo_files(source_dir)), settings.snapshot_dir, progress=progress)
 
 
-def build_service(settings: Settings, progress: Callable[[str], None] | None = None) -> "DiagnosisService":
-    """Open (building if needed) the snapshot and load the ranking index once."""
+def build_service(settings: Settings, progress: Progress | None = None) -> "DiagnosisService":
+    """Open (building if needed) the snapshot and load the ranking index once (cached beside the snapshot)."""
     snapshot = ensure_snapshot(settings, progress)
-    graph = EmbeddedGraph(snapshot)
-    return DiagnosisService(graph, ResnikRanker(graph.ontology))
+    if progress:
+        progress("loading the ranking index")
+    databases = tuple(settings.rank_databases)
+    index = RankingIndex.load(snapshot, unknown_frequency=settings.unknown_frequency, databases=databases)
+    engine = RankingEngine(index, ScoringParams(), _equivalence_groups(snapshot, index))
+    return DiagnosisService(EmbeddedGraph(snapshot), engine)
+
+
+def _equivalence_groups(snapshot: Snapshot, index: RankingIndex) -> EquivalenceGroups:
+    xrefs = snapshot.table("disease_xrefs")
+    if "mapping_exact" in xrefs.columns and xrefs.height:
+        pairs = xrefs.filter(pl.col("mapping_exact").fill_null(False)).select("disease_id", "xref_id").rows()
+    else:
+        pairs = []
+    return EquivalenceGroups.from_pairs(index.disease_ids, pairs)
 
 
 @dataclass(frozen=True)
 class ResolvedCase:
-    """Case terms mapped to current HPO ids, with what was changed or dropped."""
+    """A case mapped onto the snapshot: current term ids, variants on genes, what was changed or dropped."""
 
     present: tuple[TermOut, ...]
     excluded: tuple[TermOut, ...]
-    warnings: tuple[str, ...]
+    variants: tuple[VariantUnderstood, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
 
 
 class DiagnosisService:
     """Ranks diseases for a case on one graph snapshot."""
 
-    def __init__(self, graph: EmbeddedGraph, ranker: ResnikRanker) -> None:
+    def __init__(self, graph: KnowledgeGraph, engine: RankingEngine) -> None:
         self.graph = graph
-        self.ranker = ranker
+        self.engine = engine
 
     @property
     def snapshot_id(self) -> str:
         return self.graph.snapshot_id
 
-    def resolve(self, request: CaseRequest, *, strict: bool) -> ResolvedCase:
-        """Map the case's ids to current terms; strict: unknown or obsolete ids raise, else they warn."""
+    # --- understanding the case ----------------------------------------------------------------
+
+    def resolve(self, request: CaseRequest, policy: TermPolicy = STRICT) -> ResolvedCase:
+        """Map ids to current terms and variants to genes; refuse a case with nothing to rank on."""
         warnings: list[str] = []
-        present = self._resolve_ids(request.hpo_present, strict, warnings)
-        excluded = self._resolve_ids(request.hpo_excluded, strict, warnings)
+        present = self._resolve_ids(request.hpo_present, policy, warnings)
+        excluded = self._resolve_ids(request.hpo_excluded, policy, warnings)
         present_ids = {t.id for t in present}
-        clash = [t for t in excluded if t.id in present_ids]
+        clash = sorted(t.id for t in excluded if t.id in present_ids)
         if clash:
             # Deterministic rule: a term reported both ways counts as present (an observation of
             # the feature outweighs a note of its absence); the conflict is reported.
-            warnings.append(
-                "term(s) both present and excluded, kept as present: " + ", ".join(sorted(t.id for t in clash))
-            )
+            warnings.append("term(s) both present and excluded, kept as present: " + ", ".join(clash))
             excluded = [t for t in excluded if t.id not in present_ids]
-        if not present:
-            raise InvalidCaseError("nothing to rank on: the case has no (known) present HPO term")
-        return ResolvedCase(tuple(present), tuple(excluded), tuple(warnings))
+        variants = self._resolve_variants(request, warnings)
+        if not present and not any(v.resolved for v in variants):
+            raise InvalidCaseError(
+                "nothing to rank on: the case has no (known) present HPO term and no variant in a known gene"
+            )
+        return ResolvedCase(tuple(present), tuple(excluded), tuple(variants), tuple(warnings))
 
-    def _resolve_ids(self, ids: Sequence[str], strict: bool, warnings: list[str]) -> list[TermOut]:
+    def _resolve_ids(self, ids: Sequence[str], policy: TermPolicy, warnings: list[str]) -> list[TermOut]:
         unique = list(dict.fromkeys(ids))
         resolved = self.graph.resolve_terms(unique)
         records = self.graph.terms(unique)
         unknown = [i for i in unique if i not in resolved and i not in records]
-        if unknown and strict:
+        if unknown and policy.unknown == "error":
             raise UnknownTermError(unknown)
         if unknown:
             warnings.append(f"unknown HPO id(s) ignored: {', '.join(unknown)}")
         out: dict[str, TermOut] = {}
         for given in unique:
-            current = resolved.get(given)
-            record = records.get(given)
+            current, record = resolved.get(given), records.get(given)
+            obsolete = record is not None and record.obsolete
             if current is None:
-                if record is not None and record.obsolete:  # obsolete with no replacement
-                    if strict:
-                        raise ObsoleteTermError(given, None, record.consider)
+                if obsolete:
+                    if policy.obsolete == "error":
+                        raise ObsoleteTermError(given, None, record.consider)  # type: ignore[union-attr]
                     warnings.append(f"obsolete HPO id {given} has no replacement; ignored")
                 continue
             if current != given:
-                if record is not None and record.obsolete and strict:
-                    raise ObsoleteTermError(given, current, record.consider)
-                warnings.append(f"{given} is {'obsolete' if record else 'an alternative id'}; using {current}")
+                if obsolete and policy.obsolete == "error":
+                    raise ObsoleteTermError(given, current, record.consider)  # type: ignore[union-attr]
+                warnings.append(f"{given} is {'obsolete' if obsolete else 'an alternative id'}; using {current}")
             label = self.graph.terms([current])[current].label
             out.setdefault(current, TermOut(id=current, label=label, given_as=given if given != current else None))
         return list(out.values())
 
-    def diagnose(self, request: CaseRequest, *, top: int = 10, strict: bool = True) -> DiagnosisResponse:
-        """A ranked differential for one case (best first)."""
-        case = self.resolve(request, strict=strict)
-        position = self.graph.ontology.position
-        ranked = self.ranker.rank([position[t.id] for t in case.present], top=top)
-        names = self.graph.diseases([r.disease_id for r in ranked])
+    def _resolve_variants(self, request: CaseRequest, warnings: list[str]) -> list[VariantUnderstood]:
+        index = self.engine.index
+        out = []
+        for i, variant in enumerate(request.variants):
+            rows = self.engine.gene_rows([variant.hgnc, variant.gene])
+            row = next((r for r in rows if r is not None), None)
+            if row is None:
+                named = variant.gene or variant.hgnc or variant.hgvs_c or variant.label or f"#{i}"
+                warnings.append(f"variant {named}: gene not associated with any disease in this snapshot; not scored")
+                out.append(VariantUnderstood(index=i, symbol=variant.gene, zygosity=variant.zygosity, resolved=False))
+            else:
+                out.append(VariantUnderstood(
+                    index=i, gene_id=index.gene_ids[row], symbol=index.gene_symbols[row],
+                    zygosity=variant.zygosity, resolved=True,
+                ))
+        return out
+
+    def _vectors(self, case: ResolvedCase) -> tuple[CaseVector, list[VariantHit], list[tuple[int, int, str | None]]]:
+        position = self.engine.index.term_position
+        vector = CaseVector(
+            tuple(position[t.id] for t in case.present if t.id in position),
+            tuple(position[t.id] for t in case.excluded if t.id in position),
+        )
+        genes = self.engine.gene_lookup
+        placed = [(v.index, genes[v.gene_id], v.zygosity) for v in case.variants if v.resolved and v.gene_id]
+        zygosity = lambda z: None if z in (None, "unknown") else z  # noqa: E731
+        hits = [VariantHit(row, zygosity(z)) for _, row, z in placed]
+        return vector, hits, placed
+
+    # --- ranking -------------------------------------------------------------------------------
+
+    def diagnose(
+        self, request: CaseRequest, *, top: int = 10, policy: TermPolicy = STRICT, evidence: bool = True
+    ) -> DiagnosisResponse:
+        """A ranked differential for one case, best first, each candidate with its evidence."""
+        case = self.resolve(request, policy)
+        vector, hits, placed = self._vectors(case)
+        scored = self.engine.score(vector, hits)
+        ranked = self.engine.rank(scored, top=top)
         candidates = [
-            CandidateOut(rank=i, disease_id=r.disease_id, name=names[r.disease_id].name if r.disease_id in names else "",
-                         score=round(r.score, 6))
-            for i, r in enumerate(ranked, start=1)
+            candidate_out(self.engine, self.graph, rank, item, scored, vector, placed, with_evidence=evidence)
+            for rank, item in enumerate(ranked, start=1)
         ]
         return DiagnosisResponse(
             snapshot_id=self.snapshot_id, method=METHOD,
-            case=CaseUnderstood(present=list(case.present), excluded=list(case.excluded)),
+            case=CaseUnderstood(present=list(case.present), excluded=list(case.excluded), variants=list(case.variants)),
             candidates=candidates, warnings=list(case.warnings),
         )
 
     def rank_line(self, request: CaseRequest, *, top: int = 100) -> RankingLine:
-        """One evaluation output line; ids problems become warnings so one bad case never stops a cohort."""
+        """One evaluation output line; id problems become warnings so one bad case never stops a cohort."""
         case_id = request.id or ""
         try:
-            result = self.diagnose(request, top=top, strict=False)
+            case = self.resolve(request, LENIENT)
         except InvalidCaseError as err:
             return RankingLine(id=case_id, ranking=[], warnings=[str(err)])
+        vector, hits, _ = self._vectors(case)
+        ranked = self.engine.rank(self.engine.score(vector, hits), top=top)
         return RankingLine(
             id=case_id,
-            ranking=[RankingEntry(disease_id=c.disease_id, score=c.score) for c in result.candidates],
-            warnings=result.warnings,
+            ranking=[RankingEntry(disease_id=r.disease_id, equivalent_ids=list(r.equivalent_ids), score=round(r.score, 6))
+                     for r in ranked],
+            warnings=list(case.warnings),
         )
-

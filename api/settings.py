@@ -26,5 +26,14 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str = "neo4j"
 
+    rank_databases: list[str] = Field(
+        default_factory=lambda: ["OMIM", "DECIPHER"],
+        description=(
+            "Disease namespaces in the ranking universe; add ORPHA when the snapshot holds Orphadata product 1,"
+            " whose exact OMIM mappings let an Orphanet disease and its OMIM twin be listed once"
+        ),
+    )
+    unknown_frequency: float = Field(0.5, gt=0, le=1, description="Frequency assumed for annotations that give none")
+
     default_top: int = Field(10, ge=1, le=1000)
     max_terms_per_case: int = Field(500, ge=1)

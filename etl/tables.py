@@ -54,6 +54,50 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     },
 }
 
+# --- Orphadata, OMIM and ClinVar: added columns (after the existing ones) and tables ---------
+_CAT = pl.Categorical()
+_CAT_PROV = {"source": _CAT, "release": _CAT}
+TABLES["diseases"].update({
+    "disorder_type": _STR, "disorder_group": _STR,  # Orphanet classification level ("Disease", "Disorder")
+    "obsolete": pl.Boolean, "replaced_by": _STR,  # Orphanet obsolete entity -> its "Referred to" target
+})
+TABLES["genes"].update({
+    "name": _STR, "gene_type": _STR, "ensembl_id": _STR, "omim_id": _STR, "locus": _STR,
+})
+TABLES["disease_phenotypes"].update({"diagnostic_criteria": _STR})  # Orphanet "Pathognomonic sign", …
+TABLES["disease_inheritance"].update({"inheritance_raw": _STR})  # the source's own wording
+TABLES["disease_genes"].update({
+    "gene_symbol": _STR, "references": _LIST_STR,
+    # OMIM phenotype mapping key 1-4 and the markers ? (provisional), { } (susceptibility), [ ] (nondisease)
+    "mapping_key": pl.Int8, "provisional": pl.Boolean, "susceptibility": pl.Boolean, "nondisease": pl.Boolean,
+})
+TABLES.update({
+    "disease_synonyms": {
+        "disease_id": _STR, "synonym": _STR, **_PROV,
+    },
+    "disease_xrefs": {  # Orphanet mapping; only relation "E" is mapping_exact (an equivalence)
+        "disease_id": _STR, "xref_id": _STR, "xref_database": _STR, "mapping_relation": _STR,
+        "mapping_relation_label": _STR, "mapping_exact": pl.Boolean, "icd_relation": _STR,
+        "validation_status": _STR, **_PROV,
+    },
+    # ClinVar tables hold millions of rows: repetitive text columns are Categorical (4 bytes a row
+    # instead of a 16-byte string view plus the text), which keeps a full load within memory.
+    # Ids and join keys stay Utf8.
+    "variants": {  # ClinVar variant_summary, one assembly; `id` is "ClinVar:<VariationID>"
+        "id": _STR, "allele_id": pl.Int64, "variant_type": _CAT, "name": _STR,
+        "gene_id": _STR, "gene_symbol": _STR, "hgnc_id": _STR, "ncbi_gene_id": _STR,
+        "clinical_significance": _CAT, "clinsig_simple": pl.Int8, "last_evaluated": _CAT,
+        "review_status": _CAT, "stars": pl.Int8, "number_submitters": pl.Int32,
+        "assembly": _CAT, "chrom": _CAT, "pos": pl.Int64, "ref": _STR, "alt": _STR,
+        "rs_id": _STR, "origin": _CAT, "somatic_clinical_impact": _CAT, "oncogenicity": _CAT, **_CAT_PROV,
+    },
+    # ASSERTED_FOR: one row per phenotype id ClinVar gives (OMIM, MONDO, ORPHA, HP, MedGen, …); the
+    # significance and stars of the assertion are those of the variant (join `variants` on variant_id)
+    "variant_diseases": {
+        "variant_id": _STR, "disease_id": _STR, "phenotype_db": _CAT, "phenotype_name": _CAT, **_CAT_PROV,
+    },
+})
+
 
 def empty_frame(table: str) -> pl.DataFrame:
     """An empty frame with the schema of `table`."""

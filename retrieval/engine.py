@@ -1,0 +1,162 @@
+"""The ranking engine: a case's terms and variants in, every disease scored, groups collapsed, top-k out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from raregraph.retrieval.index import RankingIndex
+from raregraph.retrieval.scoring import CaseVector, GenotypeScorer, PhenotypeScorer, ScoringParams, VariantHit
+
+__all__ = ["RankingEngine", "ScoredCase", "Ranked", "EquivalenceGroups", "METHOD"]
+
+METHOD = "raregraph-lr"
+
+
+@dataclass(frozen=True)
+class EquivalenceGroups:
+    """Disease ids known to be the same disease (exact cross-references only).
+
+    `members[i]` lists every id of the group of universe disease i (itself first).
+    """
+
+    group_of: np.ndarray  # int `(n_diseases,)`: group number of each universe disease
+    members: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def singletons(cls, disease_ids: Sequence[str]) -> "EquivalenceGroups":
+        return cls(np.arange(len(disease_ids)), tuple((d,) for d in disease_ids))
+
+    @classmethod
+    def from_pairs(cls, disease_ids: Sequence[str], exact_pairs: Sequence[tuple[str, str]]) -> "EquivalenceGroups":
+        """Union-find over exact (a, b) id pairs; ids outside the universe still appear as members."""
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            parent.setdefault(x, x)
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for a, b in exact_pairs:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        for d in disease_ids:
+            find(d)
+        roots: dict[str, list[str]] = {}
+        for x in parent:
+            roots.setdefault(find(x), []).append(x)
+        numbering: dict[str, int] = {}
+        group_of = np.array([numbering.setdefault(find(d), len(numbering)) for d in disease_ids])
+        members = tuple(
+            (d, *sorted(m for m in roots[find(d)] if m != d)) for d in disease_ids
+        )
+        return cls(group_of, members)
+
+
+@dataclass(frozen=True)
+class ScoredCase:
+    """Scores of every universe disease for one case, float32 `(n_diseases,)` each, in nats."""
+
+    phenotype: np.ndarray
+    genotype: np.ndarray
+    total: np.ndarray
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One collapsed candidate: its best-scoring member and the group's other ids."""
+
+    row: int  # universe row of the representative disease
+    disease_id: str
+    equivalent_ids: tuple[str, ...]
+    score: float
+    probability: float
+
+
+class RankingEngine:
+    """Scores the whole disease space for a case with array operations, then keeps the top k."""
+
+    def __init__(self, index: RankingIndex, params: ScoringParams, groups: EquivalenceGroups | None = None) -> None:
+        self.index = index
+        self.params = params
+        self.groups = groups or EquivalenceGroups.singletons(index.disease_ids)
+        self.phenotype = PhenotypeScorer(index, params)
+        self.genotype = GenotypeScorer(index, params)
+        self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
+
+    def gene_rows(self, keys: Sequence[str | None]) -> list[int | None]:
+        """Index rows of genes given by HGNC id, NCBIGene id or symbol (None where unknown)."""
+        return [self.gene_lookup.get(k) or self.gene_lookup.get(k.upper()) if k else None for k in keys]
+
+    def score(self, case: CaseVector, variants: Sequence[VariantHit] = ()) -> ScoredCase:
+        """Phenotype and genotype evidence for every disease, combined on one log scale."""
+        n = len(self.index.disease_ids)
+        phenotype = self.phenotype.scores(case) if case.present or case.excluded else np.zeros(n, np.float32)
+        genotype = self.genotype.scores(variants) if variants else np.zeros(n, np.float32)
+        if variants:
+            # A candidate variant in one of the disease's genes is about n_genes / n_case_genes times
+            # likelier under that disease than by chance; the scorer's unit match is scaled to it.
+            genes = {v.gene_row for v in variants}
+            genotype = genotype * (math.log(max(len(self.index.gene_ids), 2) / len(genes)) / self.params.gene_match)
+        total = self.params.phenotype_scale * phenotype + genotype
+        return ScoredCase(phenotype, genotype, total.astype(np.float32))
+
+    def rank(self, scored: ScoredCase, *, top: int) -> list[Ranked]:
+        """Top `top` groups, best first (ties by id), with a probability from a softmax over all groups."""
+        total = scored.total.astype(np.float64)
+        picked = self._top_rows(total, top)
+        probability = self._group_probabilities(total)
+        return [
+            Ranked(row=r, disease_id=self.index.disease_ids[r], equivalent_ids=self.groups.members[r][1:],
+                   score=float(total[r]), probability=float(probability[self.groups.group_of[r]]))
+            for r in picked
+        ]
+
+    def _top_rows(self, total: np.ndarray, top: int) -> list[int]:
+        """Rows of the best member of the `top` best groups; only a partition of the scores is sorted."""
+        n = len(total)
+        want = min(n, top)
+        while True:
+            k = min(n, 2 * want + 16)
+            part = np.argpartition(-total, k - 1)[:k] if k < n else np.arange(n)
+            cut = total[part].min()
+            part = np.flatnonzero(total >= cut)  # every row tied at the cut competes on id order
+            order = sorted(part.tolist(), key=lambda r: (-total[r], self.index.disease_ids[r]))
+            seen: set[int] = set()
+            picked = []
+            for row in order:
+                group = int(self.groups.group_of[row])
+                if group not in seen:
+                    seen.add(group)
+                    picked.append(row)
+                    if len(picked) == top:
+                        return picked
+            if k == n:
+                return picked
+            want = 2 * want
+
+    def _group_probabilities(self, total: np.ndarray) -> np.ndarray:
+        """Posterior over groups under a uniform prior: softmax of each group's best score."""
+        n_groups = int(self.groups.group_of.max()) + 1 if len(total) else 0
+        best = np.full(n_groups, -np.inf)
+        np.maximum.at(best, self.groups.group_of, total)
+        best -= best.max()
+        weights = np.exp(best)
+        return weights / weights.sum()
+
+    def variant_hits(self, variants: Sequence[Mapping[str, str | None]]) -> tuple[list[VariantHit], list[int]]:
+        """Resolve variants (dicts with gene/hgnc/zygosity) to gene rows; also return the unresolved positions."""
+        hits, unresolved = [], []
+        for i, v in enumerate(variants):
+            row = next((r for r in self.gene_rows([v.get("hgnc"), v.get("gene")]) if r is not None), None)
+            if row is None:
+                unresolved.append(i)
+            else:
+                hits.append(VariantHit(row, v.get("zygosity")))
+        return hits, unresolved
