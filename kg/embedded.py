@@ -17,6 +17,10 @@ from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.model import (
     Annotation, Disease, DiseaseId, Gene, GeneId, HpoId, Synonym, Term, normalize_label,
 )
+from raregraph.kg.model import (
+    Contradiction, DiseaseEvidence, GeneAssociation, PhenotypeMatch, SearchHit, Variant, VariantAssertion,
+    normalize_chrom, normalize_position, search_tokens, variant_assertion as _assertion, variant_from_row,
+)
 from raregraph.kg.ontology_math import ancestor_closure, annotation_closure, information_content
 
 __all__ = ["EmbeddedGraph", "OntologyIndex"]
@@ -257,6 +261,242 @@ class EmbeddedGraph:
         return {
             k: [records[d] for d in sorted(by_gene[g]) if d in records] for k, g in resolved.items() if by_gene.get(g)
         }
+
+
+    # --- derived keys (also what the Neo4j loader stores, so both back-ends answer alike) ------
+
+    def gene_keys(self) -> dict[str, GeneId]:
+        """Every lookup key of `genes` (id, HGNC id, NCBIGene id, upper-case symbol) -> gene id."""
+        return {k: GeneId(v) for k, v in self._gene_keys.items()}
+
+    def term_aliases(self) -> dict[str, HpoId]:
+        """Alt id -> the term declaring it, for alt ids `resolve_terms` reaches through that term.
+
+        The first declaring term (table order) that resolves wins; an alt id that is itself a
+        resolvable primary id is left out (the primary wins), as in `resolve_terms`.
+        """
+        aliases: dict[str, HpoId] = {}
+        records = self._term_records
+        for term in records.values():
+            if _follow_replacements(term.id, records) is None:
+                continue
+            for alt in term.alt_ids:
+                aliases.setdefault(alt, term.id)
+        return {alt: tid for alt, tid in aliases.items() if _follow_replacements(alt, records) is None}
+
+    @cached_property
+    def _variants(self) -> pl.DataFrame:
+        return self._snapshot.table("variants")
+
+    @cached_property
+    def _variant_records(self) -> dict[str, Variant]:
+        return {row["id"]: variant_from_row(row) for row in self._variants.iter_rows(named=True)}
+
+    @cached_property
+    def _variant_links(self) -> dict[str, GeneId]:
+        keys = self._gene_keys
+        links: dict[str, GeneId] = {}
+        for vid, gene_id, hgnc_id, ncbi, symbol in self._variants.select(
+            "id", "gene_id", "hgnc_id", "ncbi_gene_id", "gene_symbol"
+        ).iter_rows():
+            for candidate in (gene_id, hgnc_id, f"NCBIGene:{ncbi}" if ncbi else None, symbol.upper() if symbol else None):
+                if candidate and candidate in keys:
+                    links[vid] = GeneId(keys[candidate])
+                    break
+        return links
+
+    def variant_gene_ids(self) -> dict[str, GeneId]:
+        """Variant id -> the gene of the snapshot it lies in: the first of its gene id, HGNC id,
+        NCBIGene id and upper-case symbol that is a key of `genes`. Variants of genes the
+        snapshot does not hold are absent."""
+        return dict(self._variant_links)
+
+    # --- search -----------------------------------------------------------------------------------
+
+    @cached_property
+    def _search_index(self) -> tuple[list[tuple[str, str, str, str, bool, str, frozenset[str]]], dict[str, list[int]]]:
+        """Names of current terms and diseases: (kind, id, name, text, primary, norm, words), and word -> rows."""
+        entries: list[tuple[str, str, str, str, bool, str, frozenset[str]]] = []
+        for term in self._term_records.values():
+            if term.obsolete:
+                continue
+            for text, primary in ((term.label, True), *((s.text, False) for s in term.synonyms)):
+                norm = normalize_label(text)
+                entries.append(("term", term.id, term.label, text, primary, norm, frozenset(norm.split())))
+        synonyms: dict[str, list[str]] = defaultdict(list)
+        for disease_id, text in self._snapshot.table("disease_synonyms").select("disease_id", "synonym").iter_rows():
+            if text:
+                synonyms[disease_id].append(text)
+        for disease in self._disease_records.values():
+            if disease.id in self._obsolete_diseases:
+                continue
+            for text, primary in ((disease.name, True), *((s, False) for s in synonyms.get(disease.id, ()))):
+                norm = normalize_label(text or "")
+                entries.append(("disease", disease.id, disease.name, text, primary, norm, frozenset(norm.split())))
+        postings: dict[str, list[int]] = defaultdict(list)
+        for row, entry in enumerate(entries):
+            for word in entry[6]:
+                postings[word].append(row)
+        return entries, dict(postings)
+
+    @cached_property
+    def _obsolete_diseases(self) -> frozenset[str]:
+        if "obsolete" not in self._diseases.columns:
+            return frozenset()
+        return frozenset(self._diseases.filter(pl.col("obsolete").fill_null(False))["id"].to_list())
+
+    def search(self, text: str, limit: int = 10) -> list[SearchHit]:
+        """Token-overlap scorer over normalised names: exact label/name 1000, exact synonym 900, else
+        100 × (share of query words found) + 10 × (share of the name's words matched). Linear in the
+        names sharing a query word."""
+        words = search_tokens(text) if isinstance(text, str) else ()
+        limit = min(int(limit), 1000)
+        if not words or limit < 1:
+            return []
+        query, wanted = normalize_label(text), frozenset(words)
+        entries, postings = self._search_index
+        best: dict[tuple[str, str], tuple[float, str, bool, str]] = {}
+        rows = sorted({row for word in words for row in postings.get(word, ())})
+        for row in rows:
+            kind, eid, name, name_text, primary, norm, have = entries[row]
+            if norm == query:
+                score = 1000.0 if primary else 900.0
+            else:
+                overlap = len(wanted & have)
+                score = 100.0 * overlap / len(wanted) + 10.0 * overlap / max(len(have), 1)
+            if score > best.get((kind, eid), (-1.0, "", False, ""))[0]:
+                best[(kind, eid)] = (score, name_text, norm == query, name)
+        hits = [
+            SearchHit(kind=kind, id=eid, name=name, matched=matched, exact=exact, score=score)
+            for (kind, eid), (score, matched, exact, name) in best.items()
+        ]
+        hits.sort(key=lambda h: (-h.score, h.kind, h.id))
+        return hits[:limit]
+
+    # --- variants ---------------------------------------------------------------------------------
+
+    @cached_property
+    def _variants_by_gene_index(self) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, list[str]]]:
+        by_link: dict[str, list[str]] = defaultdict(list)
+        for vid, gid in self._variant_links.items():
+            by_link[gid].append(vid)
+        by_gene_id: dict[str, list[str]] = defaultdict(list)
+        by_symbol: dict[str, list[str]] = defaultdict(list)
+        for vid, gene_id, symbol in self._variants.select("id", "gene_id", "gene_symbol").iter_rows():
+            if gene_id:
+                by_gene_id[gene_id].append(vid)
+            if symbol:
+                by_symbol[symbol.upper()].append(vid)
+        return dict(by_link), dict(by_gene_id), dict(by_symbol)
+
+    def variants_by_gene(self, keys: Sequence[str]) -> dict[str, list[Variant]]:
+        by_link, by_gene_id, by_symbol = self._variants_by_gene_index
+        records = self._variant_records
+        out: dict[str, list[Variant]] = {}
+        for key in dict.fromkeys(k for k in keys if isinstance(k, str) and k.strip()):
+            gene = self.genes([key]).get(key)
+            found = set(by_link.get(gene.id, ())) if gene else set(by_gene_id.get(key, ())) | set(by_symbol.get(key.upper(), ()))
+            if found:
+                out[key] = [records[v] for v in sorted(found)]
+        return out
+
+    @cached_property
+    def _variants_by_position_index(self) -> dict[tuple[str, int], list[Variant]]:
+        index: dict[tuple[str, int], list[Variant]] = defaultdict(list)
+        for variant in self._variant_records.values():
+            if variant.chrom is not None and variant.pos is not None:
+                index[(normalize_chrom(variant.chrom), variant.pos)].append(variant)
+        return dict(index)
+
+    def variants_by_position(self, positions: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[Variant]]:
+        index = self._variants_by_position_index
+        out: dict[tuple[Any, ...], list[Variant]] = {}
+        for position in positions:
+            parsed = normalize_position(position)
+            if parsed is None:
+                continue
+            chrom, pos, ref, alt = parsed
+            found = [
+                v for v in index.get((chrom, pos), ())
+                if (ref is None or v.ref == ref) and (alt is None or v.alt == alt)
+            ]
+            if found:
+                out[tuple(position)] = sorted(found, key=lambda v: v.id)
+        return out
+
+    # --- evidence ---------------------------------------------------------------------------------
+
+    def evidence(self, disease_id: str, term_ids: Sequence[str], gene_keys: Sequence[str] = ()) -> DiseaseEvidence | None:
+        disease = self._disease_records.get(disease_id) if isinstance(disease_id, str) else None
+        if disease is None:
+            return None
+        onto = self.ontology
+        rows = self._phenotypes.with_row_index("ord").filter(pl.col("disease_id") == disease_id).sort("ord")
+        present: dict[str, list[Annotation]] = defaultdict(list)
+        negated: dict[str, list[Annotation]] = defaultdict(list)
+        for annotation in _annotations(rows):
+            (negated if annotation.negated else present)[annotation.term_id].append(annotation)
+        matches, contradictions, unmatched = [], [], []
+        for tid in dict.fromkeys(t for t in term_ids if isinstance(t, str)):
+            ancestors = self.ancestors([tid]).get(tid)
+            if ancestors is None:
+                unmatched.append(tid)
+                continue
+
+            def rank(term: str, case: str = tid) -> tuple[bool, float, str]:
+                return (term != case, -float(onto.ic[onto.position[term]]), term)
+
+            candidates = sorted((t for t in ancestors if t in present), key=rank)
+            if candidates:
+                best = candidates[0]
+                matches.append(PhenotypeMatch(
+                    case_term_id=HpoId(tid), matched_term_id=HpoId(best), via="exact" if best == tid else "ancestor",
+                    ic=float(onto.ic[onto.position[best]]), annotations=tuple(present[best]),
+                ))
+            else:
+                unmatched.append(tid)
+            for term in sorted((t for t in ancestors if t in negated), key=rank):
+                contradictions.extend(Contradiction(HpoId(tid), a) for a in negated[term])
+        genes = self._gene_evidence(disease_id, gene_keys)
+        variants = self._variant_evidence(disease_id, {g.gene.id for g in genes})
+        return DiseaseEvidence(
+            disease=disease, phenotypes=tuple(matches), contradictions=tuple(contradictions),
+            unmatched_terms=tuple(unmatched), genes=tuple(genes), variants=tuple(variants),
+        )
+
+    def _gene_evidence(self, disease_id: str, gene_keys: Sequence[str]) -> list[GeneAssociation]:
+        """Association rows of the disease with the genes `gene_keys` name (first key per gene), by symbol."""
+        links = self._disease_genes.with_row_index("ord").filter(pl.col("disease_id") == disease_id)
+        found: list[tuple[tuple[str, str, int], GeneAssociation]] = []
+        seen: set[str] = set()
+        for key in dict.fromkeys(k for k in gene_keys if isinstance(k, str)):
+            gene = self.genes([key]).get(key)
+            if gene is None or gene.id in seen:
+                continue
+            rows = links.filter(pl.col("gene_id") == gene.id)
+            if rows.height:
+                seen.add(gene.id)
+            for row in rows.iter_rows(named=True):
+                association = GeneAssociation(
+                    key=key, gene=gene, association_type=row.get("association_type"),
+                    association_status=row.get("association_status"), source=row.get("source"), release=row.get("release"),
+                )
+                found.append(((gene.symbol, gene.id, row["ord"]), association))
+        return [association for _, association in sorted(found, key=lambda f: f[0])]
+
+    def _variant_evidence(self, disease_id: str, gene_ids: set[str]) -> list[VariantAssertion]:
+        """ClinVar assertions for the disease of variants in `gene_ids`, by variant id then row."""
+        if not gene_ids:
+            return []
+        links = self._variant_links
+        records = self._variant_records
+        rows = self._snapshot.table("variant_diseases").with_row_index("ord").filter(pl.col("disease_id") == disease_id)
+        found = []
+        for row in rows.iter_rows(named=True):
+            gene_id = links.get(row["variant_id"])
+            if gene_id in gene_ids and row["variant_id"] in records:
+                found.append(((row["variant_id"], row["ord"]), _assertion(records[row["variant_id"]], gene_id, row)))
+        return [assertion for _, assertion in sorted(found, key=lambda f: f[0])]
 
 
 def _follow_replacements(term_id: str, records: Mapping[str, Term]) -> HpoId | None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from raregraph.kg.model import Annotation, Disease, Gene, HpoId, Term
+from raregraph.kg.model import DiseaseEvidence, SearchHit, Variant
 
 __all__ = ["KnowledgeGraph"]
 
@@ -84,4 +85,37 @@ class KnowledgeGraph(Protocol):
         """Diseases associated with each gene (id or symbol), sorted by disease id."""
         ...
 
+    def search(self, text: str, limit: int = 10) -> list[SearchHit]:
+        """Current terms and diseases matching free text, best first, at most `limit` (1000 at most).
 
+        Label, name and synonym text is compared after `normalize_label`; a hit whose label, name
+        or synonym equals the query comes before every other hit. Blank text (or text with no
+        word characters) gives no hits. Scores order hits within one back-end only.
+        """
+        ...
+
+    def variants_by_gene(self, keys: Sequence[str]) -> dict[str, list[Variant]]:
+        """ClinVar variants of each gene, sorted by variant id.
+
+        A key is looked up as in `genes`; a key that is no gene of the snapshot matches variants
+        whose gene id equals it or whose gene symbol equals it case-insensitively.
+        """
+        ...
+
+    def variants_by_position(self, positions: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], list[Variant]]:
+        """ClinVar variants at each `(chrom, pos)` or `(chrom, pos, ref, alt)`, sorted by variant id.
+
+        `chrom` goes through `normalize_chrom` (``chr7`` = ``7``, ``M`` = ``MT``); `ref`/`alt`
+        compare upper-cased. Keys are the positions as given (as tuples); malformed ones are absent.
+        """
+        ...
+
+    def evidence(self, disease_id: str, term_ids: Sequence[str], gene_keys: Sequence[str] = ()) -> DiseaseEvidence | None:
+        """The facts that tie a case (term ids, gene keys) to one disease; None for an unknown disease.
+
+        Per case term: the present annotation on the term or its most informative annotated
+        ancestor (with frequency), and the NOT annotations on it or an ancestor that contradict
+        it; the disease's genes among `gene_keys`; ClinVar variants in those genes asserted for the
+        disease. Term ids are taken as given (resolve alt/obsolete ids first with `resolve_terms`).
+        """
+        ...

@@ -130,3 +130,187 @@ class Annotation:
     references: tuple[str, ...] = field(default=())
     source: str | None = None
     release: str | None = None
+
+
+# --- search, variants and evidence (appended with the Neo4j back-end) ------------------------
+
+from collections.abc import Mapping  # noqa: E402 - appended section
+from typing import Any  # noqa: E402
+
+__all__ += [
+    "SearchHit", "Variant", "PhenotypeMatch", "Contradiction", "GeneAssociation", "VariantAssertion",
+    "DiseaseEvidence", "normalize_chrom",
+]
+
+def normalize_chrom(chrom: str) -> str:
+    """Normalise a chromosome name as ClinVar writes it: no `chr` prefix, upper case, `M` as `MT`.
+
+    >>> normalize_chrom("chr7"), normalize_chrom("x"), normalize_chrom("chrM"), normalize_chrom(" 12 ")
+    ('7', 'X', 'MT', '12')
+    """
+    text = chrom.strip()
+    if text[:3].lower() == "chr":
+        text = text[3:]
+    text = text.upper()
+    return "MT" if text == "M" else text
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One term or disease found by free-text search; `score` only orders hits of one back-end."""
+
+    kind: str  # "term" | "disease"
+    id: str
+    name: str  # the term label or disease name
+    matched: str  # the label, name or synonym that matched best
+    exact: bool  # `matched` equals the query after normalize_label
+    score: float
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A ClinVar variant (one assembly) as the graph knows it."""
+
+    id: str  # "ClinVar:<VariationID>"
+    name: str | None = None
+    variant_type: str | None = None
+    gene_id: str | None = None
+    gene_symbol: str | None = None
+    hgnc_id: str | None = None
+    clinical_significance: str | None = None
+    review_status: str | None = None
+    stars: int | None = None
+    assembly: str | None = None
+    chrom: str | None = None
+    pos: int | None = None
+    ref: str | None = None
+    alt: str | None = None
+    rs_id: str | None = None
+    origin: str | None = None
+    source: str | None = None
+    release: str | None = None
+
+
+@dataclass(frozen=True)
+class PhenotypeMatch:
+    """How one case term meets a disease: the annotation on the term itself (`via` "exact") or on
+    its most informative annotated ancestor (`via` "ancestor"); every annotation row on that term."""
+
+    case_term_id: HpoId
+    matched_term_id: HpoId
+    via: str  # "exact" | "ancestor"
+    ic: float | None  # IC of the matched term, nats
+    annotations: tuple[Annotation, ...]
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A NOT annotation of the disease on a case term or one of its ancestors (true-path rule)."""
+
+    case_term_id: HpoId
+    annotation: Annotation
+
+
+@dataclass(frozen=True)
+class GeneAssociation:
+    """A disease–gene association row for a gene the case names (`key` as the caller gave it)."""
+
+    key: str
+    gene: Gene
+    association_type: str | None = None
+    association_status: str | None = None
+    source: str | None = None
+    release: str | None = None
+
+
+@dataclass(frozen=True)
+class VariantAssertion:
+    """A ClinVar variant in one of the case's associated genes, asserted for the disease."""
+
+    variant: Variant
+    gene_id: GeneId
+    clinical_significance: str | None = None
+    stars: int | None = None
+    phenotype_name: str | None = None
+    source: str | None = None
+    release: str | None = None
+
+
+@dataclass(frozen=True)
+class DiseaseEvidence:
+    """The evidence subgraph a differential cites for one disease; every fact carries source and release.
+
+    `phenotypes` follow the case terms' order; `unmatched_terms` are case terms with no present
+    annotation on themselves or an ancestor (unknown ids included); `genes` are sorted by symbol,
+    `variants` by variant id.
+    """
+
+    disease: Disease
+    phenotypes: tuple[PhenotypeMatch, ...] = ()
+    contradictions: tuple[Contradiction, ...] = ()
+    unmatched_terms: tuple[str, ...] = ()
+    genes: tuple[GeneAssociation, ...] = ()
+    variants: tuple[VariantAssertion, ...] = ()
+
+
+SEARCH_MAX_TOKENS = 32  # query words kept by `search_tokens`
+_MAX_TOKEN_CHARS = 100
+_MAX_POSITION = 2**63 - 1
+
+__all__ += ["search_tokens", "normalize_position", "variant_from_row", "variant_assertion", "SEARCH_MAX_TOKENS"]
+
+
+def search_tokens(text: str) -> tuple[str, ...]:
+    """The distinct words of `normalize_label(text)`, in order, at most `SEARCH_MAX_TOKENS`, each under 100 chars.
+
+    >>> search_tokens("Seizures (epileptic), seizures!")
+    ('seizures', 'epileptic')
+    >>> search_tokens("}) DETACH DELETE n //")
+    ('detach', 'delete', 'n')
+    """
+    words = [w for w in normalize_label(text).split() if len(w) <= _MAX_TOKEN_CHARS]
+    return tuple(dict.fromkeys(words))[:SEARCH_MAX_TOKENS]
+
+
+def normalize_position(position: object) -> tuple[str, int, str | None, str | None] | None:
+    """`(chrom, pos[, ref, alt])` as `(normalize_chrom(chrom), pos, REF, ALT)`; None when malformed.
+
+    >>> normalize_position(("chr15", 48_700_000)), normalize_position(("15", 1, "a", "g"))
+    (('15', 48700000, None, None), ('15', 1, 'A', 'G'))
+    >>> normalize_position(("15", "1")), normalize_position(("15",)), normalize_position(("15", -1))
+    (None, None, None)
+    """
+    if not isinstance(position, (tuple, list)) or len(position) not in (2, 4):
+        return None
+    chrom, pos = position[0], position[1]
+    ref, alt = (position[2], position[3]) if len(position) == 4 else (None, None)
+    if not isinstance(chrom, str) or isinstance(pos, bool) or not isinstance(pos, int) or not 0 <= pos <= _MAX_POSITION:
+        return None
+    if not all(a is None or isinstance(a, str) for a in (ref, alt)):
+        return None
+    return normalize_chrom(chrom), pos, ref.upper() if ref is not None else None, alt.upper() if alt is not None else None
+
+
+def variant_from_row(row: Mapping[str, Any]) -> Variant:
+    """A `variants` table row (or a Neo4j Variant node's properties) as a Variant."""
+    stars, pos = row.get("stars"), row.get("pos")
+    return Variant(
+        id=row["id"], name=row.get("name"), variant_type=row.get("variant_type"), gene_id=row.get("gene_id"),
+        gene_symbol=row.get("gene_symbol"), hgnc_id=row.get("hgnc_id"), clinical_significance=row.get("clinical_significance"),
+        review_status=row.get("review_status"), stars=int(stars) if stars is not None else None,
+        assembly=row.get("assembly"), chrom=row.get("chrom"), pos=int(pos) if pos is not None else None,
+        ref=row.get("ref"), alt=row.get("alt"), rs_id=row.get("rs_id"), origin=row.get("origin"),
+        source=row.get("source"), release=row.get("release"),
+    )
+
+
+def variant_assertion(variant: Variant, gene_id: GeneId, row: Mapping[str, Any]) -> VariantAssertion:
+    """A `variant_diseases` row (or ASSERTED_FOR properties) as a VariantAssertion; significance and
+    stars are the row's own where it has them, else the variant's (ClinVar gives one per variant)."""
+    significance, stars = row.get("clinical_significance"), row.get("stars")
+    return VariantAssertion(
+        variant=variant, gene_id=gene_id,
+        clinical_significance=significance if significance is not None else variant.clinical_significance,
+        stars=int(stars) if stars is not None else variant.stars, phenotype_name=row.get("phenotype_name"),
+        source=row.get("source"), release=row.get("release"),
+    )

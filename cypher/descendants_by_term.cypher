@@ -1,0 +1,14 @@
+// descendants_by_term — every is_a descendant of each term (itself too when $include_self).
+// mode: read
+// params: $snapshot STRING, $ids LIST<STRING>, $include_self BOOLEAN
+// returns: key, known, related
+MATCH (snap:Snapshot {id: $snapshot})
+WHERE snap.state = 'complete'
+UNWIND $ids AS key
+OPTIONAL MATCH (t:Phenotype {snapshot: $snapshot, id: key})
+CALL (t) {
+  OPTIONAL MATCH (t)<-[:IS_A*0..]-(d:Phenotype)
+  WHERE $include_self OR d <> t
+  RETURN collect(DISTINCT d.id) AS related
+}
+RETURN key, t IS NOT NULL AS known, related
