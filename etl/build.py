@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
 from raregraph import __version__
-from raregraph.errors import SnapshotBuildError
+from raregraph.errors import SnapshotBuildError, SourceMissingError
+from raregraph.etl.merge import MergeResult, genemap2_symbols, merge_outputs
 from raregraph.etl.snapshot import MANIFEST, SCHEMA_VERSION, Snapshot
-from raregraph.etl.sources.base import ParseReport, SourceFile, SourceOutput, sha256_of
-from raregraph.etl.sources.hpo import HpoPaths, load_hpo
-from raregraph.etl.tables import TABLES
+from raregraph.etl.sources.base import ParseReport, SourceOutput, sha256_of
+from raregraph.etl.sources.clinvar import find_clinvar_file, load_clinvar
+from raregraph.etl.sources.hpo import HpoPaths, find_hpo_files, load_hpo
+from raregraph.etl.sources.omim import FILE_NAMES as OMIM_FILE_NAMES
+from raregraph.etl.sources.omim import OmimPaths, find_omim_files, load_omim
+from raregraph.etl.sources.orphadata import PRODUCTS as ORPHADATA_PRODUCTS
+from raregraph.etl.sources.orphadata import OrphadataPaths, find_orphadata_files, load_orphadata
 
 __all__ = ["BuildInputs", "BuildOptions", "build_snapshot", "snapshot_id_for", "read_reference_list"]
 
@@ -31,28 +38,72 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build: what to do with bad records and which references to leave out."""
+    """How to build: bad records, references to leave out, and which ClinVar rows to keep."""
 
     skip_bad_records: bool = False
     exclude_references: frozenset[str] = frozenset()
+    clinvar_assembly: str = "GRCh38"
+    clinvar_origin: str | None = "germline"  # None keeps every origin
 
     def fingerprint(self) -> dict[str, object]:
         refs = hashlib.sha256("\n".join(sorted(self.exclude_references)).encode()).hexdigest()[:16]
-        return {"skip_bad_records": self.skip_bad_records, "exclude_references": refs if self.exclude_references else None}
+        return {
+            "skip_bad_records": self.skip_bad_records, "exclude_references": refs if self.exclude_references else None,
+            "clinvar_assembly": self.clinvar_assembly, "clinvar_origin": self.clinvar_origin,
+        }
+
+
+_CLINVAR_OPTIONS = ("clinvar_assembly", "clinvar_origin")
+_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}(?:-\d{2})?)")
 
 
 @dataclass(frozen=True)
 class BuildInputs:
-    """The release files a snapshot is built from."""
+    """The release files a snapshot is built from: HPO always, Orphadata, OMIM and ClinVar when given."""
 
     hpo: HpoPaths
+    orphadata: OrphadataPaths | None = None
+    omim: OmimPaths | None = None
+    clinvar: Path | None = None  # variant_summary.txt(.gz)
+    # variant_summary states no release: this one, else a date in its file name, else "sha256:<12 hex>"
+    clinvar_release: str | None = None
     extra_loaders: tuple[tuple[str, tuple[Path, ...], Callable[[BuildOptions], SourceOutput]], ...] = field(default=())
 
-    def input_files(self) -> list[Path]:
-        files = [self.hpo.obo, self.hpo.hpoa, self.hpo.genes_to_phenotype]
+    @classmethod
+    def discover(
+        cls, source_dir: Path, *, orphadata_dir: Path | None = None, omim_dir: Path | None = None,
+        clinvar: Path | None = None, clinvar_release: str | None = None, search_source_dir: bool = True,
+    ) -> "BuildInputs":
+        """HPO files of `source_dir`, plus Orphadata/OMIM/ClinVar files under their usual names there
+        (when `search_source_dir`) or in the folders/file given; a folder given without them raises."""
+        orphadata = find_orphadata_files(orphadata_dir or source_dir) if orphadata_dir or search_source_dir else None
+        if orphadata_dir is not None and orphadata is None:
+            raise SourceMissingError(f"no Orphadata files in {orphadata_dir} or its orphadata/ folder "
+                                     f"(looked for {', '.join(ORPHADATA_PRODUCTS.values())})")
+        omim = find_omim_files(omim_dir or source_dir) if omim_dir or search_source_dir else None
+        if omim_dir is not None and omim is None:
+            raise SourceMissingError(f"no OMIM files in {omim_dir} or its omim/ folder (looked for {', '.join(OMIM_FILE_NAMES.values())})")
+        if clinvar is not None and not clinvar.is_file():
+            raise SourceMissingError(f"ClinVar file not found: {clinvar}")
+        clinvar = clinvar or (find_clinvar_file(source_dir) if search_source_dir else None)
+        return cls(find_hpo_files(source_dir), orphadata=orphadata, omim=omim, clinvar=clinvar, clinvar_release=clinvar_release)
+
+    def labelled_files(self) -> Iterator[tuple[str, Path]]:
+        """(role, path) of every input file; HPO and extra files have the empty role (as before roles existed)."""
+        for path in (self.hpo.obo, self.hpo.hpoa, self.hpo.genes_to_phenotype):
+            yield "", path
+        for group, paths in (("orphadata", self.orphadata), ("omim", self.omim)):
+            for f in fields(paths) if paths is not None else ():
+                if (path := getattr(paths, f.name)) is not None:
+                    yield f"{group}:{f.name}", Path(path)
+        if self.clinvar is not None:
+            yield "clinvar", self.clinvar
         for _, paths, _ in self.extra_loaders:
-            files.extend(paths)
-        return files
+            for path in paths:
+                yield "", path
+
+    def input_files(self) -> list[Path]:
+        return [path for _, path in self.labelled_files()]
 
 
 def read_reference_list(path: Path) -> frozenset[str]:
@@ -62,14 +113,31 @@ def read_reference_list(path: Path) -> frozenset[str]:
 
 
 def snapshot_id_for(inputs: BuildInputs, options: BuildOptions) -> str:
-    """A content-derived id: same input bytes and options give the same id."""
+    """A content-derived id: same input bytes and options give the same id (HPO-only ids as before)."""
     digest = hashlib.sha256()
     digest.update(f"schema={SCHEMA_VERSION}\n".encode())
-    for path in inputs.input_files():
-        digest.update(f"{path.name}={sha256_of(path)}\n".encode())
-    digest.update(json.dumps(options.fingerprint(), sort_keys=True).encode())
+    for role, path in inputs.labelled_files():
+        label = f"{role}/{path.name}" if role else path.name
+        digest.update(f"{label}={_sha256(path)}\n".encode())
+    fingerprint = options.fingerprint()
+    if inputs.clinvar is None:  # options of a source not in the build do not change what is built
+        fingerprint = {k: v for k, v in fingerprint.items() if k not in _CLINVAR_OPTIONS}
+    elif inputs.clinvar_release:
+        fingerprint["clinvar_release"] = inputs.clinvar_release
+    digest.update(json.dumps(fingerprint, sort_keys=True).encode())
     release = _obo_release(inputs.hpo.obo) or "unknown"
     return f"hpo-{release}-{digest.hexdigest()[:12]}"
+
+
+def _sha256(path: Path) -> str:
+    """sha256 of a file, remembered per (path, size, mtime) so a big ClinVar file is read once per build."""
+    stat = path.stat()
+    return _sha256_of_version(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_of(Path(path))
 
 
 def _obo_release(path: Path) -> str | None:
@@ -93,12 +161,14 @@ def build_snapshot(
         return Snapshot.open(target)
 
     started = time.perf_counter()
-    outputs = _load_all(inputs, options, say)
-    tables = _merge_tables(outputs)
+    outputs, gene_symbols = _load_all(inputs, options, say)
+    say("merging sources (diseases, equivalences, HGNC gene keys)")
+    merged = merge_outputs(outputs, gene_symbols)
+    tables = merged.tables
     report = ParseReport()
     for output in outputs:
         report.merge(output.report)
-    manifest = _manifest(snapshot_id, outputs, tables, report, options, time.perf_counter() - started)
+    manifest = _manifest(snapshot_id, inputs, outputs, merged, report, options, time.perf_counter() - started)
 
     say(f"writing snapshot {snapshot_id}")
     out_root.mkdir(parents=True, exist_ok=True)
@@ -116,55 +186,69 @@ def build_snapshot(
     return Snapshot.open(target)
 
 
-def _load_all(inputs: BuildInputs, options: BuildOptions, say: Progress) -> list[SourceOutput]:
+def _load_all(inputs: BuildInputs, options: BuildOptions, say: Progress) -> tuple[list[SourceOutput], pl.DataFrame | None]:
+    """Every loader's output (HPO first), and OMIM's other gene symbols; loaders skip bad records if asked."""
+    skip = options.skip_bad_records
     say("parsing HPO (hp.obo, phenotype.hpoa, genes_to_phenotype.txt)")
-    outputs = [
-        load_hpo(inputs.hpo, skip_bad_records=options.skip_bad_records, exclude_references=options.exclude_references)
-    ]
+    outputs = [load_hpo(inputs.hpo, skip_bad_records=skip, exclude_references=options.exclude_references)]
+    gene_symbols = None
+    if inputs.orphadata is not None:
+        say(f"parsing Orphadata ({_names(inputs.orphadata)})")
+        outputs.append(load_orphadata(inputs.orphadata, skip_bad_records=skip))
+    if inputs.omim is not None:
+        say(f"parsing OMIM ({_names(inputs.omim)})")
+        outputs.append(load_omim(inputs.omim, skip_bad_records=skip))
+        if inputs.omim.genemap2 is not None:
+            gene_symbols = genemap2_symbols(inputs.omim.genemap2, skip_bad_records=skip)
+    if inputs.clinvar is not None:
+        say(f"parsing ClinVar ({inputs.clinvar.name}, {options.clinvar_assembly}, {options.clinvar_origin or 'all origins'})")
+        outputs.append(load_clinvar(inputs.clinvar, assembly=options.clinvar_assembly, origin=options.clinvar_origin,
+                                    skip_bad_records=skip, release=_clinvar_release(inputs)))
     for name, _, loader in inputs.extra_loaders:
         say(f"parsing {name}")
         outputs.append(loader(options))
-    return outputs
+    return outputs, gene_symbols
 
 
-def _merge_tables(outputs: list[SourceOutput]) -> dict[str, pl.DataFrame]:
-    merged: dict[str, pl.DataFrame] = {}
-    for name in TABLES:
-        parts = [out.tables[name] for out in outputs if name in out.tables and out.tables[name].height]
-        if not parts:
-            continue
-        frame = pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
-        if "id" in frame.columns:  # a node named by two sources keeps the first source's record
-            frame = frame.unique(subset="id", keep="first", maintain_order=True)
-        merged[name] = frame
-    return merged
+def _names(paths: OrphadataPaths | OmimPaths) -> str:
+    return ", ".join(Path(p).name for f in fields(paths) if (p := getattr(paths, f.name)) is not None)
+
+
+def _clinvar_release(inputs: BuildInputs) -> str:
+    assert inputs.clinvar is not None
+    if inputs.clinvar_release:
+        return inputs.clinvar_release
+    match = _DATE_IN_NAME.search(inputs.clinvar.name)
+    return match.group(1) if match else f"sha256:{_sha256(inputs.clinvar)[:12]}"
 
 
 def _manifest(
     snapshot_id: str,
+    inputs: BuildInputs,
     outputs: list[SourceOutput],
-    tables: dict[str, pl.DataFrame],
+    merged: MergeResult,
     report: ParseReport,
     options: BuildOptions,
     seconds: float,
 ) -> dict[str, object]:
-    files: list[SourceFile] = [f for out in outputs for f in out.files]
     notes: dict[str, object] = {}
     for out in outputs:
         notes.update(out.extra)
+    chosen: dict[str, object] = {"skip_bad_records": options.skip_bad_records,
+                                 "exclude_references": sorted(options.exclude_references)}
+    if inputs.clinvar is not None:
+        chosen.update(clinvar_assembly=options.clinvar_assembly, clinvar_origin=options.clinvar_origin)
     return {
         "snapshot_id": snapshot_id,
         "schema_version": SCHEMA_VERSION,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
         "code_version": _code_version(),
-        "options": {
-            "skip_bad_records": options.skip_bad_records,
-            "exclude_references": sorted(options.exclude_references),
-        },
-        "sources": [f.to_json() for f in files],
-        "tables": {name: frame.height for name, frame in tables.items()},
+        "options": chosen,
+        "sources": [f.to_json() for f in merged.files],
+        "tables": {name: frame.height for name, frame in merged.tables.items()},
         "parse_report": report.to_json(),
+        "merge": merged.notes,
         "notes": notes,
     }
 

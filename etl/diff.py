@@ -1,13 +1,15 @@
-"""What changed between two snapshots: terms, synonyms, diseases and annotations."""
+"""What changed between two snapshots: terms, synonyms, diseases, annotations, gene associations,
+ClinVar classifications and exact (equivalence) mappings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from raregraph.etl.snapshot import Snapshot
+from raregraph.etl.tables import empty_frame
 
 __all__ = ["SnapshotDiff", "diff_snapshots"]
 
@@ -27,6 +29,14 @@ class SnapshotDiff:
     diseases_added: list[dict[str, Any]]
     diseases_removed: list[dict[str, Any]]
     annotations_by_disease: list[dict[str, Any]]
+    # per disease: {"disease_id", "added": [{gene_id, gene_symbol, sources}], "removed": [...]}
+    gene_associations_by_disease: list[dict[str, Any]] = field(default_factory=list)
+    # same ClinVar variant id, other clinical_significance or stars
+    clinvar_significance_changes: list[dict[str, Any]] = field(default_factory=list)
+    variants_added: int = 0  # counts only: a ClinVar release adds thousands
+    variants_removed: int = 0
+    equivalences_added: list[dict[str, Any]] = field(default_factory=list)  # exact mappings {disease_id, xref_id}
+    equivalences_removed: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         """Counts of each kind of change."""
@@ -42,6 +52,14 @@ class SnapshotDiff:
             "diseases with annotation changes": len(self.annotations_by_disease),
             "annotations added": sum(len(d["added"]) for d in self.annotations_by_disease),
             "annotations removed": sum(len(d["removed"]) for d in self.annotations_by_disease),
+            "diseases with gene association changes": len(self.gene_associations_by_disease),
+            "gene associations added": sum(len(d["added"]) for d in self.gene_associations_by_disease),
+            "gene associations removed": sum(len(d["removed"]) for d in self.gene_associations_by_disease),
+            "variants added": self.variants_added,
+            "variants removed": self.variants_removed,
+            "variants with significance changes": len(self.clinvar_significance_changes),
+            "equivalences added": len(self.equivalences_added),
+            "equivalences removed": len(self.equivalences_removed),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -49,6 +67,8 @@ class SnapshotDiff:
             name: getattr(self, name) for name in (
                 "terms_added", "terms_removed", "terms_obsoleted", "terms_relabelled", "synonyms_added",
                 "synonyms_removed", "diseases_added", "diseases_removed", "annotations_by_disease",
+                "gene_associations_by_disease", "clinvar_significance_changes", "variants_added", "variants_removed",
+                "equivalences_added", "equivalences_removed",
             )
         }}
 
@@ -75,6 +95,12 @@ def diff_snapshots(a: Snapshot, b: Snapshot) -> SnapshotDiff:
         diseases_added=_rows(db.join(da, on="id", how="anti")),
         diseases_removed=_rows(da.join(db, on="id", how="anti")),
         annotations_by_disease=_annotation_changes(a, b),
+        gene_associations_by_disease=_gene_association_changes(a, b),
+        clinvar_significance_changes=_significance_changes(a, b),
+        variants_added=_count_new_ids(b, a, "variants"),
+        variants_removed=_count_new_ids(a, b, "variants"),
+        equivalences_added=_rows(_exact(b).join(_exact(a), on=["disease_id", "xref_id"], how="anti")),
+        equivalences_removed=_rows(_exact(a).join(_exact(b), on=["disease_id", "xref_id"], how="anti")),
     )
 
 
@@ -92,6 +118,65 @@ def _annotation_changes(a: Snapshot, b: Snapshot) -> list[dict[str, Any]]:
             entry[row["change"]].append({k: row[k] for k in ("term_id", "negated", "aspect", "frequency_raw")})
         out.append(entry)
     return out
+
+
+def _gene_association_changes(a: Snapshot, b: Snapshot) -> list[dict[str, Any]]:
+    """disease_genes pairs (disease, gene key) present in one snapshot only, whatever the source."""
+    keys = ["disease_id", "gene_id"]
+    ga, gb = _associations(a), _associations(b)
+    added = gb.join(ga, on=keys, how="anti").with_columns(change=pl.lit("added"))
+    removed = ga.join(gb, on=keys, how="anti").with_columns(change=pl.lit("removed"))
+    out = []
+    for (disease_id,), group in pl.concat([added, removed]).sort(keys).group_by("disease_id", maintain_order=True):
+        entry: dict[str, Any] = {"disease_id": disease_id, "added": [], "removed": []}
+        for row in group.iter_rows(named=True):
+            entry[row["change"]].append({k: row[k] for k in ("gene_id", "gene_symbol", "sources")})
+        out.append(entry)
+    return out
+
+
+def _associations(s: Snapshot) -> pl.DataFrame:
+    symbols = s.table("genes").select(gene_id="id", gene_symbol="symbol")
+    return (
+        s.table("disease_genes").group_by("disease_id", "gene_id")
+        .agg(pl.col("source").cast(pl.Utf8).unique().sort().alias("sources"))
+        .join(symbols, on="gene_id", how="left")
+    )
+
+
+def _scan(s: Snapshot, table: str, columns: list[str]) -> pl.LazyFrame:
+    """Columns of a table read lazily (ClinVar tables hold millions of rows); Categoricals as text."""
+    file = s.path / f"{table}.parquet"
+    frame = pl.scan_parquet(file) if file.is_file() else empty_frame(table).lazy()
+    return frame.select(pl.col(c).cast(pl.Utf8) if c in _CATEGORICAL else pl.col(c) for c in columns)
+
+
+_CATEGORICAL = ("clinical_significance", "review_status")
+
+
+def _significance_changes(a: Snapshot, b: Snapshot) -> list[dict[str, Any]]:
+    """Variants in both snapshots whose ClinVar classification or gold stars changed."""
+    columns = ["id", "gene_symbol", "clinical_significance", "stars", "review_status"]
+    changed = (
+        _scan(a, "variants", columns).join(_scan(b, "variants", columns), on="id", suffix="_b")
+        .filter(pl.col("clinical_significance").ne_missing(pl.col("clinical_significance_b"))
+                | pl.col("stars").ne_missing(pl.col("stars_b")))
+        .select(variant_id="id", gene_symbol="gene_symbol_b",
+                old_significance="clinical_significance", new_significance="clinical_significance_b",
+                old_stars="stars", new_stars="stars_b", old_review_status="review_status", new_review_status="review_status_b")
+        .collect()
+    )
+    return _rows(changed)
+
+
+def _count_new_ids(x: Snapshot, y: Snapshot, table: str) -> int:
+    """How many ids of `table` are in snapshot `x` and not in `y`."""
+    return int(_scan(x, table, ["id"]).join(_scan(y, table, ["id"]), on="id", how="anti").select(pl.len()).collect().item())
+
+
+def _exact(s: Snapshot) -> pl.DataFrame:
+    xrefs = s.table("disease_xrefs")
+    return xrefs.filter(pl.col("mapping_exact").fill_null(False)).select("disease_id", "xref_id").unique()
 
 
 def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:

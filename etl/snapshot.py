@@ -17,7 +17,7 @@ __all__ = ["Snapshot", "MANIFEST", "list_snapshots", "SCHEMA_VERSION"]
 
 MANIFEST = "manifest.json"
 # Bumped whenever the table layout changes, so an old snapshot is never read with a new schema.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)

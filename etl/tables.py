@@ -63,6 +63,9 @@ TABLES["diseases"].update({
 })
 TABLES["genes"].update({
     "name": _STR, "gene_type": _STR, "ensembl_id": _STR, "omim_id": _STR, "locus": _STR,
+    # other symbols the sources give for the gene: a second source's symbol, OMIM's "Gene/Locus
+    # And Other Related Symbols" (previous symbols and aliases); never the `symbol` itself
+    "previous_symbols": _LIST_STR,
 })
 TABLES["disease_phenotypes"].update({"diagnostic_criteria": _STR})  # Orphanet "Pathognomonic sign", …
 TABLES["disease_inheritance"].update({"inheritance_raw": _STR})  # the source's own wording
