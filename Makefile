@@ -1,22 +1,32 @@
 # Two entry points for a new user: `make demo` and `make test`. Each installs what it needs
 # into the project-local virtualenv .venv on first use (and again when pyproject.toml changes).
+# `make demo` needs only the core package. `make test` adds the dev, nlp and llm extras: PyTorch
+# from PyPI (~5.7 GB, for the embedding tier of text linking) and llama-cpp-python built from
+# source (the real local LLM server the tests use; pip's wheel cache makes later installs fast).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+FULL := $(VENV)/.installed-full
 
 .PHONY: demo test install neo4j clean
 
-install: $(STAMP)
+install: $(FULL)
 
-$(STAMP): pyproject.toml
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+
+$(CORE): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e .
+	touch $(CORE)
+
+$(FULL): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e '.[dev,nlp,llm]'
+	touch $(CORE) $(FULL)
 
 # A Marfan-like case: arachnodactyly, ectopia lentis, aortic root aneurysm, myopia.
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/raregraph diagnose --hpo HP:0001166,HP:0001083,HP:0002616,HP:0000545 --top 10
 
 # The Neo4j launcher (tools/neo4j, Maven Central jars) is built first: the integration tests
@@ -24,7 +34,7 @@ demo: $(STAMP)
 neo4j:
 	tools/neo4j/install.sh
 
-test: $(STAMP) neo4j
+test: $(FULL) neo4j
 	$(BIN)/pytest -q
 
 clean:

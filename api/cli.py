@@ -164,6 +164,18 @@ def _mount_optional() -> None:
         pass
     else:
         app.add_typer(kg_app, name="kg")
+    try:
+        from raregraph.api.cli_serve import register as register_serve
+    except ImportError:
+        pass
+    else:
+        register_serve(app)
+    try:
+        from raregraph.api.cli_llm import app as llm_app
+    except ImportError:
+        pass
+    else:
+        app.add_typer(llm_app, name="llm")
 
 
 _mount_optional()

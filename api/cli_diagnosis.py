@@ -52,6 +52,9 @@ def diagnose(
     replace_obsolete: Annotated[
         bool, typer.Option(help="Use the replacement of an obsolete id (with a warning) instead of stopping")
     ] = False,
+    llm: Annotated[bool, typer.Option(
+        "--llm", help="Re-rank with the LLM at RAREGRAPH_LLM_BASE_URL; any LLM failure falls back to retrieval, "
+                      "and llm.status says why")] = False,
 ) -> None:
     """Rank diseases for one case: HPO terms, variants, or a phenopacket."""
     from raregraph.api.service import TermPolicy, build_service
@@ -63,6 +66,11 @@ def diagnose(
         with progress() as say:
             service = build_service(settings, say)
         policy = TermPolicy(obsolete="replace" if replace_obsolete else "error")
+        if llm:
+            from raregraph.api.cli_llm import print_llm_diagnosis
+
+            print_llm_diagnosis(service, request, settings, top=top, policy=policy, as_json=as_json)
+            return
         result = service.diagnose(request, top=top, policy=policy)
         if as_json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")

@@ -9,7 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from raregraph.kg.model import is_hpo_id
 
 __all__ = [
-    "CaseRequest", "VariantIn", "Zygosity", "TermOut", "MentionOut", "LinkedMentionOut", "VariantUnderstood",
+    "CaseRequest", "VariantIn", "Zygosity", "TermOut", "MentionOut", "LinkedMentionOut", "ExtractionOut",
+    "ExtractRequest", "VariantUnderstood",
     "CaseUnderstood", "FactOut", "TermMatchOut", "ContradictionOut", "GeneEvidenceOut", "EvidenceOut",
     "CandidateOut", "DiagnosisResponse", "RankingLine", "RankingEntry",
 ]
@@ -99,6 +100,22 @@ class LinkedMentionOut(MentionOut):
     score: float
 
 
+class ExtractionOut(BaseModel):
+    """What free text yields: linked mentions (with tier and score), mentions left unlinked."""
+
+    linked: list[LinkedMentionOut]
+    unlinked: list[MentionOut]
+    present: list[str] = Field(description="HPO ids asserted for the patient (present or historical)")
+    excluded: list[str] = Field(description="HPO ids negated in the text")
+    uncertain: list[str] = Field(description="Reported only, not scored")
+    family: list[str] = Field(description="A relative's findings: reported, never the patient's phenotype")
+    embedding_status: str
+
+
+class ExtractRequest(BaseModel):
+    text: str = Field(min_length=1, description="Free clinical text")
+
+
 class VariantUnderstood(BaseModel):
     index: int = Field(description="Position in the request's variant list")
     gene_id: str | None = None
@@ -111,8 +128,7 @@ class CaseUnderstood(BaseModel):
     present: list[TermOut]
     excluded: list[TermOut]
     variants: list[VariantUnderstood] = Field(default_factory=list)
-    linked_mentions: list[LinkedMentionOut] = Field(default_factory=list)
-    unlinked_mentions: list[MentionOut] = Field(default_factory=list)
+    text: ExtractionOut | None = Field(None, description="What the case text yielded, when it had text")
 
 
 class FactOut(BaseModel):

@@ -11,7 +11,8 @@ import polars as pl
 
 from raregraph.api.evidence_out import candidate_out
 from raregraph.api.models import (
-    CaseRequest, CaseUnderstood, DiagnosisResponse, RankingEntry, RankingLine, TermOut, VariantUnderstood,
+    CaseRequest, CaseUnderstood, DiagnosisResponse, ExtractionOut, LinkedMentionOut, MentionOut, RankingEntry,
+    RankingLine, TermOut, VariantUnderstood,
 )
 from raregraph.api.settings import Settings
 from raregraph.errors import InvalidCaseError, ObsoleteTermError, SnapshotNotFoundError, UnknownTermError
@@ -22,7 +23,9 @@ from raregraph.etl.sources.hpo import find_hpo_files
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.retrieval.engine import METHOD, EquivalenceGroups, RankingEngine
+from raregraph.retrieval.embeddings import cache_kind
 from raregraph.retrieval.index import RankingIndex
+from raregraph.retrieval.linking import EmbeddingSettings, TermLinker
 from raregraph.retrieval.scoring import CaseVector, ScoringParams, VariantHit
 
 __all__ = ["DiagnosisService", "build_service", "ensure_snapshot", "ResolvedCase", "TermPolicy"]
@@ -50,19 +53,50 @@ def ensure_snapshot(settings: Settings, progress: Progress | None = None) -> Sna
         if not folder.is_dir():
             raise SnapshotNotFoundError(f"snapshot {settings.snapshot!r} not found (looked in {folder})")
         return Snapshot.open(folder)
-    source_dir = settings.source_dir or default_hpo_dir()
-    return build_snapshot(BuildInputs(find_hpo_files(source_dir)), settings.snapshot_dir, progress=progress)
+    if settings.source_dir:  # a release folder: HPO files plus any Orphadata/OMIM/ClinVar files found there
+        inputs = BuildInputs.discover(settings.source_dir)
+    else:
+        inputs = BuildInputs(find_hpo_files(default_hpo_dir()))
+    return build_snapshot(inputs, settings.snapshot_dir, progress=progress)
 
 
 def build_service(settings: Settings, progress: Progress | None = None) -> "DiagnosisService":
-    """Open (building if needed) the snapshot and load the ranking index once (cached beside the snapshot)."""
-    snapshot = ensure_snapshot(settings, progress)
+    """Open the graph (embedded, or Neo4j's active snapshot) and load the ranking index once."""
+    graph, snapshot = _open_graph(settings, progress)
     if progress:
         progress("loading the ranking index")
     databases = tuple(settings.rank_databases)
     index = RankingIndex.load(snapshot, unknown_frequency=settings.unknown_frequency, databases=databases)
     engine = RankingEngine(index, ScoringParams(), _equivalence_groups(snapshot, index))
-    return DiagnosisService(EmbeddedGraph(snapshot), engine)
+    embedding = EmbeddingSettings(
+        model=settings.embedding_model, threshold=settings.embedding_threshold,
+        cache_dir=snapshot.cache_dir(cache_kind(settings.embedding_model)), enabled=settings.embedding_enabled,
+    )
+    return DiagnosisService(graph, engine, TermLinker(graph, embedding))
+
+
+def _open_graph(settings: Settings, progress: Progress | None) -> tuple[KnowledgeGraph, Snapshot]:
+    """The graph the settings select, and the snapshot files its ranking index is built from."""
+    if settings.backend == "embedded":
+        snapshot = ensure_snapshot(settings, progress)
+        return EmbeddedGraph(snapshot), snapshot
+    from raregraph.kg.neo4j import Neo4jGraph
+
+    if progress:
+        progress(f"connecting to Neo4j at {settings.neo4j_uri}")
+    graph = Neo4jGraph.connect(
+        settings.neo4j_uri, user=settings.neo4j_user, password=settings.neo4j_password.get_secret_value(),
+        database=settings.neo4j_database, snapshot_id=Path(settings.snapshot).name if settings.snapshot else None,
+    )
+    # The ranking index is built from the same snapshot's Parquet files (each replica holds it in memory).
+    folder = settings.snapshot_dir / graph.snapshot_id
+    if not folder.is_dir():
+        graph.close()
+        raise SnapshotNotFoundError(
+            f"Neo4j serves snapshot {graph.snapshot_id}, but its files are not under {settings.snapshot_dir}; "
+            "the ranking index is built from them (set RAREGRAPH_SNAPSHOT_DIR)"
+        )
+    return graph, Snapshot.open(folder)
 
 
 def _equivalence_groups(snapshot: Snapshot, index: RankingIndex) -> EquivalenceGroups:
@@ -82,14 +116,16 @@ class ResolvedCase:
     excluded: tuple[TermOut, ...]
     variants: tuple[VariantUnderstood, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    text: ExtractionOut | None = None
 
 
 class DiagnosisService:
     """Ranks diseases for a case on one graph snapshot."""
 
-    def __init__(self, graph: KnowledgeGraph, engine: RankingEngine) -> None:
+    def __init__(self, graph: KnowledgeGraph, engine: RankingEngine, linker: TermLinker | None = None) -> None:
         self.graph = graph
         self.engine = engine
+        self.linker = linker or TermLinker(graph, EmbeddingSettings(enabled=False))
 
     @property
     def snapshot_id(self) -> str:
@@ -97,11 +133,29 @@ class DiagnosisService:
 
     # --- understanding the case ----------------------------------------------------------------
 
+    def extract(self, text: str) -> ExtractionOut:
+        """Phenotype mentions of free text, linked to HPO terms (exact tier, then embeddings)."""
+        found = self.linker.extract(text)
+        return ExtractionOut(
+            linked=[
+                LinkedMentionOut(text=t.mention.text, start=t.mention.start, end=t.mention.end,
+                                 assertion=t.mention.assertion, term_id=t.term_id, label=t.label, tier=t.tier,
+                                 score=round(t.score, 4))
+                for t in found.linked
+            ],
+            unlinked=[MentionOut(text=m.text, start=m.start, end=m.end, assertion=m.assertion) for m in found.unlinked],
+            present=found.present_terms(), excluded=found.excluded_terms(),
+            uncertain=found.uncertain_terms(), family=found.family_terms(), embedding_status=found.embedding_status,
+        )
+
     def resolve(self, request: CaseRequest, policy: TermPolicy = STRICT) -> ResolvedCase:
         """Map ids to current terms and variants to genes; refuse a case with nothing to rank on."""
         warnings: list[str] = []
-        present = self._resolve_ids(request.hpo_present, policy, warnings)
-        excluded = self._resolve_ids(request.hpo_excluded, policy, warnings)
+        text = self.extract(request.text) if request.text and request.text.strip() else None
+        from_text_present = text.present if text else []
+        from_text_excluded = text.excluded if text else []
+        present = self._resolve_ids([*request.hpo_present, *from_text_present], policy, warnings)
+        excluded = self._resolve_ids([*request.hpo_excluded, *from_text_excluded], policy, warnings)
         present_ids = {t.id for t in present}
         clash = sorted(t.id for t in excluded if t.id in present_ids)
         if clash:
@@ -114,7 +168,7 @@ class DiagnosisService:
             raise InvalidCaseError(
                 "nothing to rank on: the case has no (known) present HPO term and no variant in a known gene"
             )
-        return ResolvedCase(tuple(present), tuple(excluded), tuple(variants), tuple(warnings))
+        return ResolvedCase(tuple(present), tuple(excluded), tuple(variants), tuple(warnings), text)
 
     def _resolve_ids(self, ids: Sequence[str], policy: TermPolicy, warnings: list[str]) -> list[TermOut]:
         unique = list(dict.fromkeys(ids))
@@ -160,7 +214,8 @@ class DiagnosisService:
                 ))
         return out
 
-    def _vectors(self, case: ResolvedCase) -> tuple[CaseVector, list[VariantHit], list[tuple[int, int, str | None]]]:
+    def vectors(self, case: ResolvedCase) -> tuple[CaseVector, list[VariantHit], list[tuple[int, int, str | None]]]:
+        """The case as index positions: term vector, variant hits, and (variant index, gene row, zygosity)."""
         position = self.engine.index.term_position
         vector = CaseVector(
             tuple(position[t.id] for t in case.present if t.id in position),
@@ -179,7 +234,7 @@ class DiagnosisService:
     ) -> DiagnosisResponse:
         """A ranked differential for one case, best first, each candidate with its evidence."""
         case = self.resolve(request, policy)
-        vector, hits, placed = self._vectors(case)
+        vector, hits, placed = self.vectors(case)
         scored = self.engine.score(vector, hits)
         ranked = self.engine.rank(scored, top=top)
         candidates = [
@@ -188,7 +243,8 @@ class DiagnosisService:
         ]
         return DiagnosisResponse(
             snapshot_id=self.snapshot_id, method=METHOD,
-            case=CaseUnderstood(present=list(case.present), excluded=list(case.excluded), variants=list(case.variants)),
+            case=CaseUnderstood(present=list(case.present), excluded=list(case.excluded), variants=list(case.variants),
+                                text=case.text),
             candidates=candidates, warnings=list(case.warnings),
         )
 
@@ -199,7 +255,7 @@ class DiagnosisService:
             case = self.resolve(request, LENIENT)
         except InvalidCaseError as err:
             return RankingLine(id=case_id, ranking=[], warnings=[str(err)])
-        vector, hits, _ = self._vectors(case)
+        vector, hits, _ = self.vectors(case)
         ranked = self.engine.rank(self.engine.score(vector, hits), top=top)
         return RankingLine(
             id=case_id,

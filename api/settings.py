@@ -35,5 +35,76 @@ class Settings(BaseSettings):
     )
     unknown_frequency: float = Field(0.5, gt=0, le=1, description="Frequency assumed for annotations that give none")
 
+    embedding_model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        description="Sentence-transformers model (name or folder) for the embedding tier of text linking",
+    )
+    embedding_threshold: float = Field(0.8, gt=0, le=1, description="Cosine below which a text span stays unlinked")
+    embedding_enabled: bool = Field(True, description="Off: text is linked by exact label/synonym lookup only")
+
+    # --- LLM (llm/): an OpenAI-compatible endpoint, vLLM in production; unset base URL = off ----------
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1; unset: the LLM step is off"
+    )
+    llm_api_key: SecretStr = Field(SecretStr("EMPTY"), description="Bearer key (vLLM --api-key); any value for a local server")
+    llm_model: str | None = Field(
+        None, description="Served model name; a LoRA adapter is addressed by its --lora-modules NAME. Unset: the "
+                          "first model the server lists at /v1/models",
+    )
+    llm_timeout_s: float = Field(60.0, gt=0, description="Deadline for the whole LLM step (queueing, retries, answer)")
+    llm_connect_timeout_s: float = Field(5.0, gt=0, description="TCP connect timeout per attempt")
+    llm_max_retries: int = Field(2, ge=0, le=10, description="Retries after a connection error, 429 or 5xx")
+    llm_retry_backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry (with jitter)")
+    llm_concurrency: int = Field(4, ge=1, le=1024, description="Requests in flight to the endpoint per process")
+    llm_max_prompt_tokens: int = Field(3000, ge=256, description="Token budget of the prompt (system + user)")
+    llm_max_tokens: int = Field(1024, ge=16, description="Completion tokens the model may write")
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_top_k: int = Field(10, ge=1, le=50, description="Retrieval candidates shown to the model")
+    llm_structured_output: Literal["json_schema", "json_object", "guided_json", "none"] = Field(
+        "json_schema",
+        description="json_schema: OpenAI response_format (vLLM, llama-server); json_object: {type: json_object, schema} "
+                    "(llama-cpp-python); guided_json: vLLM's extra body field; none: JSON asked in the prompt only. "
+                    "A mode the server refuses (HTTP 400/422) falls back to json_object, then none. Always validated.",
+    )
+    llm_fusion_weight: float = Field(0.5, ge=0, le=1, description="Weight of the model's order in the merged ranking")
+    llm_fusion_k: float = Field(60.0, gt=0, description="Reciprocal-rank-fusion constant k")
+    llm_fuzzy_threshold: float = Field(0.88, gt=0, le=1, description="Similarity a fuzzy disease-name match must reach")
+    # vLLM launch (`raregraph llm serve-command`)
+    llm_base_model: str | None = Field(None, description="Base model for vllm serve (Hugging Face id or folder)")
+    llm_lora_modules: list[str] = Field(
+        default_factory=list, description='LoRA adapters as NAME=PATH, JSON list in the env: ["rare-dx=/models/lora"]'
+    )
+    llm_max_lora_rank: int = Field(64, ge=1)
+    llm_tensor_parallel_size: int = Field(1, ge=1)
+    llm_serve_host: str = "0.0.0.0"
+    llm_serve_port: int = Field(8000, ge=1, le=65535)
+    llm_max_model_len: int | None = Field(None, ge=256)
+    llm_gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
+    llm_serve_extra_args: list[str] = Field(default_factory=list, description="Appended verbatim to vllm serve")
+
     default_top: int = Field(10, ge=1, le=1000)
     max_terms_per_case: int = Field(500, ge=1)
+
+    # --- HTTP API (`raregraph serve`, api/app.py) -------------------------------------------------
+    api_host: str = Field("127.0.0.1", description="Address `raregraph serve` binds to")
+    api_port: int = Field(8080, ge=0, le=65535, description="Port `raregraph serve` binds to (8000 is vLLM's)")
+    api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each loads the ranking index)")
+    api_threads: int = Field(4, ge=1, le=256, description="Worker threads per process for ranking (CPU-bound work)")
+    api_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='API keys by client name, JSON: RAREGRAPH_API_KEYS=\'{"alice": "k1"}\'; empty: no key needed',
+    )
+    api_rate_limit_per_minute: int = Field(
+        600, ge=0, description="Requests per minute per API key (per client address without keys); 0: no limit",
+    )
+    api_rate_limit_burst: int = Field(120, ge=1, description="Requests a key may send at once before the rate applies")
+    api_max_body_bytes: int = Field(1_000_000, ge=1_024, description="Largest request body accepted (413 beyond)")
+    api_max_text_chars: int = Field(100_000, ge=1, description="Longest case text / extraction text accepted (422 beyond)")
+    api_max_variants_per_case: int = Field(1_000, ge=0, description="Most variants in one case (422 beyond)")
+    api_max_evidence_candidates: int = Field(
+        50, ge=1, le=1000, description="Most candidates per case that carry evidence (top above it needs evidence=false)",
+    )
+    api_batch_max_cases: int = Field(100, ge=1, description="Most cases in one POST /v1/diagnose/batch (422 beyond)")
+    api_request_timeout_s: float = Field(30.0, gt=0, description="Per-request time limit for ranking work (503 beyond)")
+    api_log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Level of the JSON logs")
+    api_log_patient_text: bool = Field(False, description="Debug only: log case bodies (patient text) at DEBUG level")

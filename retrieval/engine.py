@@ -111,7 +111,7 @@ class RankingEngine:
         """Top `top` groups, best first (ties by id), with a probability from a softmax over all groups."""
         total = scored.total.astype(np.float64)
         picked = self._top_rows(total, top)
-        probability = self._group_probabilities(total)
+        probability = self.group_probabilities(total)
         return [
             Ranked(row=r, disease_id=self.index.disease_ids[r], equivalent_ids=self.groups.members[r][1:],
                    score=float(total[r]), probability=float(probability[self.groups.group_of[r]]))
@@ -141,7 +141,7 @@ class RankingEngine:
                 return picked
             want = 2 * want
 
-    def _group_probabilities(self, total: np.ndarray) -> np.ndarray:
+    def group_probabilities(self, total: np.ndarray) -> np.ndarray:
         """Posterior over groups under a uniform prior: softmax of each group's best score."""
         n_groups = int(self.groups.group_of.max()) + 1 if len(total) else 0
         best = np.full(n_groups, -np.inf)

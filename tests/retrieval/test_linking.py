@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raregraph.kg.embedded import EmbeddedGraph
@@ -116,7 +116,7 @@ def test_link_mentions_keeps_caller_spans(exact: TermLinker) -> None:
     assert extraction.unlinked == (mentions[1],)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(st.text(max_size=150) | st.lists(st.sampled_from(
     ["No", "seizures", "without", "fever", "café-au-lait", "spots", ",", ".", "\n", "Mother", "has", "hearing",
      "loss", "arachnodactyly", "Migraine", "aura", "the"]), max_size=25).map(" ".join))

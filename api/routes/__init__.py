@@ -1,0 +1,1 @@
+"""HTTP routers, one per resource, gathered by `api.app.create_app`."""

