@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         "sentence-transformers/all-MiniLM-L6-v2",
         description="Sentence-transformers model (name or folder) for the embedding tier of text linking",
     )
-    embedding_threshold: float = Field(0.8, gt=0, le=1, description="Cosine below which a text span stays unlinked")
+    embedding_threshold: float = Field(0.85, gt=0, le=1, description="Cosine below which a text span stays unlinked (tuned on GSC+)")
     embedding_enabled: bool = Field(True, description="Off: text is linked by exact label/synonym lookup only")
 
     # --- LLM (llm/): an OpenAI-compatible endpoint, vLLM in production; unset base URL = off ----------

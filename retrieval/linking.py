@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -70,7 +70,6 @@ class Extraction:
     linked: tuple[LinkedTerm, ...]
     unlinked: tuple[Mention, ...]
     embedding_status: str = "off"
-    notes: tuple[str, ...] = field(default=())
 
     def _ids(self, assertions: set[str]) -> list[HpoId]:
         return list(dict.fromkeys(t.term_id for t in self.linked if t.mention.assertion in assertions))
