@@ -1,0 +1,8 @@
+"""The optional LLM step: prompt from the grounded retrieval result, structured answer, re-grounding.
+
+`llm.diagnose` is the entry point (`llm_rerank`, `diagnose_with_llm`, `stream_reasoning`); the
+client speaks the OpenAI chat-completions protocol (vLLM in production, a LoRA adapter addressed
+by name); `llm.serve_command` prints the vLLM launch line. The model is never trusted: every
+disease it names is resolved to a graph id or dropped, and any failure returns the retrieval
+ranking with `llm.status` saying why.
+"""

@@ -1,0 +1,114 @@
+"""`raregraph llm …`: the vLLM launch command for the production model, and a probe of the endpoint."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from raregraph.api.cli_support import err_console, guard, out_console
+from raregraph.api.settings import Settings
+
+if TYPE_CHECKING:
+    from raregraph.api.models import CaseRequest
+    from raregraph.api.service import DiagnosisService, TermPolicy
+    from raregraph.llm.models import LlmDiagnosis
+
+__all__ = ["app", "print_llm_diagnosis"]
+
+app = typer.Typer(help="The LLM endpoint: vLLM launch command (base model + LoRA) and a probe.", no_args_is_help=True)
+
+
+@app.command("serve-command")
+def serve_command_cmd(
+    ctx: typer.Context,
+    run: Annotated[bool, typer.Option("--run", help="Execute vllm serve instead of printing it")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print argv as a JSON list")] = False,
+) -> None:
+    """Print the `vllm serve` command for RAREGRAPH_LLM_BASE_MODEL + RAREGRAPH_LLM_LORA_MODULES (or run it)."""
+    from raregraph.llm.serve_command import exec_serve_command, serve_command
+
+    settings: Settings = ctx.obj
+
+    def go() -> None:
+        command = serve_command(settings)
+        if run:
+            err_console.print(f"exec {command.shell()}", highlight=False, soft_wrap=True)
+            exec_serve_command(command)
+        sys.stdout.write((json.dumps(list(command.argv)) if as_json else command.shell()) + "\n")
+        if command.adapters and not settings.llm_model:
+            err_console.print(f"clients address an adapter by name: RAREGRAPH_LLM_MODEL={command.adapters[0]}",
+                              highlight=False)
+
+    guard(go)
+
+
+@app.command("ping")
+def ping(ctx: typer.Context) -> None:
+    """List the models the configured endpoint serves (exit 6 when it cannot be reached)."""
+    import asyncio
+
+    from raregraph.errors import LlmOutputError
+    from raregraph.llm.client import LlmClient, LlmUnavailableError
+
+    settings: Settings = ctx.obj
+
+    async def models() -> list[str]:
+        async with LlmClient.from_settings(settings) as client:
+            return await client.list_models()
+
+    def go() -> None:
+        if not settings.llm_base_url:
+            raise LlmOutputError("no endpoint: set RAREGRAPH_LLM_BASE_URL")
+        try:
+            names = asyncio.run(models())
+        except LlmUnavailableError as err:
+            raise LlmOutputError(f"{settings.llm_base_url}: {err}") from err
+        sys.stdout.write("\n".join(names) + "\n")
+
+    guard(go)
+
+
+def print_llm_diagnosis(service: "DiagnosisService", request: "CaseRequest", settings: Settings, *, top: int,
+                        policy: "TermPolicy", as_json: bool) -> None:
+    """`raregraph diagnose --llm`: retrieval, then the LLM step; one JSON document or a table plus the LLM report."""
+    from raregraph.llm.diagnose import diagnose_with_llm_sync
+
+    result = diagnose_with_llm_sync(service, request, settings, top=top, policy=policy)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    _print_llm(result)
+
+
+def _print_llm(result: "LlmDiagnosis") -> None:
+    for warning in result.retrieval.warnings:
+        err_console.print(f"[yellow]warning[/]: {warning}", highlight=False)
+    report = result.llm
+    status = f"LLM {report.status}" + (f" ({report.model})" if report.model else "")
+    table = Table(title=f"Differential, retrieval + {status}", caption=report.fusion or "retrieval order")
+    for column, justify in (("#", "right"), ("disease", "left"), ("name", "left"), ("retrieval", "right"),
+                            ("LLM", "right"), ("grounded by", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in result.ranking:
+        table.add_row(str(row.rank), row.disease_id, row.name, str(row.retrieval_rank or "-"), str(row.llm_rank or "-"),
+                      row.resolved_by or "")
+    out_console.print(table)
+    if report.detail:
+        err_console.print(f"[yellow]LLM {report.status}[/]: {report.detail}", highlight=False, soft_wrap=True)
+    if report.reasoning:
+        out_console.print("[bold]reasoning[/]: " + escape(report.reasoning), highlight=False)
+    if report.tiers:
+        for name, entries in (("most likely", report.tiers.most_likely),
+                              ("possible alternatives", report.tiers.possible_alternatives),
+                              ("can't miss", report.tiers.cant_miss)):
+            if entries:
+                out_console.print(f"{name}: " + "; ".join(f"{e.disease_id} {e.name}" for e in entries), highlight=False)
+        if report.tiers.next_workup:
+            out_console.print("next work-up: " + "; ".join(report.tiers.next_workup), highlight=False)
+    for item in report.ungrounded:
+        err_console.print(f"ungrounded (dropped): {item.text!r}: {item.reason}", highlight=False)

@@ -1,0 +1,309 @@
+"""The LLM step of a diagnosis: retrieval result in, re-grounded and merged ranking out; failure is normal.
+
+Entry points (the API's `llm=on` path and the CLI's `--llm` call these):
+
+- `llm_rerank(service, response, settings)` — the LLM step on a retrieval response already made.
+- `diagnose_with_llm(service, request, settings, top=, policy=)` — retrieval (in a worker thread)
+  then the LLM step; `diagnose_with_llm_sync` runs it from synchronous code (the CLI).
+- `stream_llm_events(...)` / `stream_reasoning(...)` — the same, streaming: the retrieval response
+  first, the model's reasoning as it is written, then the final `LlmDiagnosis` (server-sent events).
+
+Whatever goes wrong on the LLM side — no endpoint, connection refused, HTTP error, timeout,
+malformed or empty answer, nothing grounded — the client gets the retrieval ranking and
+`llm.status` says what happened. Retrieval errors (unknown term, empty case) are raised as
+usual. Nothing here runs when the LLM is off, so `llm=off` is never slowed by the endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from raregraph.api.models import CaseRequest, DiagnosisResponse
+from raregraph.api.settings import Settings
+from raregraph.llm.client import (
+    ChatDelta, ChatResult, LlmClient, LlmTimeoutError, LlmUnavailableError, StructuredOutputRejectedError,
+)
+from raregraph.llm.models import (
+    STATUS_MEANING, LlmContribution, LlmDiagnosis, LlmReport, LlmStatus, LlmStreamEvent, LlmTiers, RankedDiagnosis,
+    UngroundedName,
+)
+from raregraph.llm.output import EmptyAnswerError, InvalidAnswerError, ParsedAnswer, ReasoningStream, parse_answer
+from raregraph.llm.prompt import answer_schema, fit_prompt, structured_output_options
+from raregraph.llm.regrounding import FUSION_RULE, DiseaseResolver, fuse, ground_answer, retrieval_ranking, scrub_ids
+
+if TYPE_CHECKING:
+    from raregraph.api.service import DiagnosisService, TermPolicy
+
+__all__ = [
+    "llm_rerank", "diagnose_with_llm", "diagnose_with_llm_sync", "stream_llm_events", "stream_reasoning",
+    "llm_enabled",
+]
+
+
+def llm_enabled(settings: Settings) -> bool:
+    """True when an endpoint is configured (RAREGRAPH_LLM_BASE_URL)."""
+    return bool(settings.llm_base_url)
+
+
+@dataclass
+class _Outcome:
+    """What one LLM step produced; turned into `LlmDiagnosis` by `_finish`."""
+
+    status: LlmStatus
+    detail: str | None = None
+    model: str | None = None
+    result: ChatResult | None = None
+    prompt_tokens: int | None = None
+    counted_by: str | None = None
+    shown: int | None = None
+    parsed: ParsedAnswer | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+async def llm_rerank(service: "DiagnosisService", response: DiagnosisResponse, settings: Settings, *,
+                     client: LlmClient | None = None, top: int | None = None) -> LlmDiagnosis:
+    """The LLM step on a retrieval response: prompt, call, parse, re-ground, merge (or fall back).
+
+    `client` is reused when given (one per app, created in its event loop); otherwise one is made
+    and closed here. `top` caps the merged ranking (default: as many as retrieval returned).
+    """
+    final: LlmDiagnosis | None = None
+    async for item in _steps(service, response, settings, client, stream=False, top=top):
+        if isinstance(item, LlmDiagnosis):
+            final = item
+    assert final is not None
+    return final
+
+
+async def diagnose_with_llm(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
+                            top: int = 10, policy: "TermPolicy | None" = None,
+                            client: LlmClient | None = None) -> LlmDiagnosis:
+    """Retrieval (top `max(top, llm_top_k)`, in a worker thread) then `llm_rerank`; the ranking is cut to `top`."""
+    response, retrieval_ms = await _retrieve(service, request, settings, top, policy)
+    result = await llm_rerank(service, response, settings, client=client, top=top)
+    return result.model_copy(update={"retrieval_ms": retrieval_ms})
+
+
+def diagnose_with_llm_sync(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
+                           top: int = 10, policy: "TermPolicy | None" = None) -> LlmDiagnosis:
+    """`diagnose_with_llm` for synchronous callers (CLI, scripts); not from inside a running event loop."""
+    return asyncio.run(diagnose_with_llm(service, request, settings, top=top, policy=policy))
+
+
+async def stream_llm_events(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
+                            top: int = 10, policy: "TermPolicy | None" = None,
+                            client: LlmClient | None = None) -> AsyncIterator[LlmStreamEvent]:
+    """Events: `retrieval` (DiagnosisResponse JSON), `reasoning` ({"text": …}, many), `result` (LlmDiagnosis JSON).
+
+    Retrieval errors are raised before the first event, so an HTTP route can still answer 4xx.
+    """
+    response, retrieval_ms = await _retrieve(service, request, settings, top, policy)
+    yield LlmStreamEvent(event="retrieval", data=response.model_dump_json())
+    async for item in _steps(service, response, settings, client, stream=True, top=top):
+        if isinstance(item, str):
+            if item:
+                yield LlmStreamEvent(event="reasoning", data=json.dumps({"text": item}))
+        else:
+            final = item.model_copy(update={"retrieval_ms": retrieval_ms})
+            yield LlmStreamEvent(event="result", data=final.model_dump_json())
+
+
+async def stream_reasoning(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
+                           top: int = 10, policy: "TermPolicy | None" = None,
+                           client: LlmClient | None = None) -> AsyncIterator[str]:
+    """`stream_llm_events` as `text/event-stream` text, ready for `StreamingResponse(..., media_type="text/event-stream")`.
+
+    Retrieval errors are raised on the first `__anext__`, before any byte is produced.
+    """
+    async for event in stream_llm_events(service, request, settings, top=top, policy=policy, client=client):
+        yield event.sse()
+
+
+# --- the step ------------------------------------------------------------------------------------
+
+
+async def _retrieve(service: "DiagnosisService", request: CaseRequest, settings: Settings, top: int,
+                    policy: "TermPolicy | None") -> tuple[DiagnosisResponse, float]:
+    started = time.perf_counter()
+    depth = max(top, settings.llm_top_k) if llm_enabled(settings) else top
+    kwargs: dict[str, Any] = {"top": depth, "evidence": True}
+    if policy is not None:
+        kwargs["policy"] = policy
+    response = await asyncio.to_thread(service.diagnose, request, **kwargs)
+    return response, round((time.perf_counter() - started) * 1000, 2)
+
+
+async def _steps(service: "DiagnosisService", response: DiagnosisResponse, settings: Settings,
+                 client: LlmClient | None, *, stream: bool, top: int | None) -> AsyncIterator[str | LlmDiagnosis]:
+    """Reasoning text pieces (stream mode) and, last, the `LlmDiagnosis`."""
+    started = time.perf_counter()
+    if not llm_enabled(settings):
+        yield _fallback(response, _Outcome("off", STATUS_MEANING["off"]), started, top)
+        return
+    owned = client is None
+    if client is None:
+        client = LlmClient.from_settings(settings)
+    outcome = _Outcome("ok")
+    try:
+        async for piece in _call_model(client, response, settings, outcome, stream=stream):
+            yield piece
+    finally:
+        if owned:
+            await client.aclose()
+    if outcome.status != "ok" or outcome.parsed is None:
+        yield _fallback(response, outcome, started, top)
+        return
+    yield _ground(service, response, settings, outcome, started, top)
+
+
+async def _call_model(client: LlmClient, response: DiagnosisResponse, settings: Settings, outcome: _Outcome, *,
+                      stream: bool) -> AsyncIterator[str]:
+    """Fill `outcome` (status, result); yield reasoning pieces as they stream."""
+    deadline = time.monotonic() + settings.llm_timeout_s
+    try:
+        outcome.model = await client.model(deadline)
+
+        async def count(text: str) -> tuple[int, str] | None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LlmTimeoutError(f"no complete answer within {settings.llm_timeout_s:g} s")
+            try:
+                return await asyncio.wait_for(client.count_tokens(text), remaining)
+            except (asyncio.TimeoutError, TimeoutError) as e:
+                raise LlmTimeoutError(f"no complete answer within {settings.llm_timeout_s:g} s") from e
+
+        prompt = await fit_prompt(response, top_k=settings.llm_top_k, max_tokens=settings.llm_max_prompt_tokens,
+                                  count=count)
+        outcome.prompt_tokens, outcome.counted_by, outcome.shown = prompt.tokens, prompt.counted_by, len(prompt.candidate_ids)
+        if not prompt.fits:
+            outcome.notes.append(f"prompt over budget ({prompt.tokens} > {settings.llm_max_prompt_tokens} tokens) "
+                                 "at the tersest rendering; sent anyway")
+        schema = answer_schema(prompt.candidate_ids, max_tokens=settings.llm_max_tokens)
+        modes = _mode_chain(settings.llm_structured_output, client.accepted_structured_mode)
+        for mode in modes:
+            response_format, extra_body = structured_output_options(mode, schema)
+            try:
+                if stream:
+                    reader = ReasoningStream()
+                    async for item in client.stream_chat(
+                        prompt.messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature,
+                        response_format=response_format, extra_body=extra_body, deadline=deadline,
+                    ):
+                        if isinstance(item, ChatDelta):
+                            piece = item.reasoning + reader.feed(item.content)
+                            if piece:
+                                yield piece
+                        else:
+                            outcome.result = item
+                else:
+                    outcome.result = await client.chat(
+                        prompt.messages, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature,
+                        response_format=response_format, extra_body=extra_body, deadline=deadline,
+                    )
+                if mode != settings.llm_structured_output:
+                    client.accepted_structured_mode = mode
+                    outcome.notes.append(f"structured output: the server refuses {settings.llm_structured_output}, "
+                                         f"used {mode}")
+                break
+            except StructuredOutputRejectedError as err:
+                if mode == modes[-1]:
+                    raise
+                outcome.notes.append(f"structured output {mode} refused by the server ({str(err)[:90]}…)")
+    except LlmTimeoutError as err:
+        outcome.status, outcome.detail = "timeout", str(err)
+    except LlmUnavailableError as err:
+        outcome.status, outcome.detail = "unavailable", str(err)
+    if outcome.status == "ok" and outcome.result is not None:
+        result = outcome.result
+        try:
+            outcome.parsed = parse_answer(result.content, result.reasoning_content, result.finish_reason)
+        except EmptyAnswerError as err:
+            outcome.status, outcome.detail = "empty", str(err)
+        except InvalidAnswerError as err:
+            outcome.status, outcome.detail = "invalid_output", str(err)
+
+
+def _mode_chain(configured: str, accepted: str | None) -> list[str]:
+    """Modes to try in order: what this server accepted before, else the configured one, json_object, none."""
+    order = ["json_schema", "guided_json", "json_object", "none"]
+    start = accepted or configured
+    return [start] + [m for m in ("json_object", "none") if order.index(m) > order.index(start)]
+
+
+def _report(outcome: _Outcome, started: float, **extra: Any) -> LlmReport:
+    detail = "; ".join(p for p in [outcome.detail, *outcome.notes] if p) or None
+    result = outcome.result
+    return LlmReport(
+        status=outcome.status, detail=detail, model=outcome.model, prompt_tokens=outcome.prompt_tokens,
+        prompt_tokens_counted_by=outcome.counted_by, candidates_in_prompt=outcome.shown,
+        completion_tokens=result.completion_tokens if result else None,
+        llm_ms=round((time.perf_counter() - started) * 1000, 2), **extra,
+    )
+
+
+def _fallback(response: DiagnosisResponse, outcome: _Outcome, started: float, top: int | None,
+              ungrounded: list[UngroundedName] | None = None, reasoning: str | None = None) -> LlmDiagnosis:
+    ranking = retrieval_ranking(response.candidates)[: top or None]
+    report = _report(outcome, started, reasoning=reasoning,
+                     ungrounded=ungrounded or [],
+                     contribution=LlmContribution(named=len(ungrounded or []), ungrounded=len(ungrounded or [])))
+    return LlmDiagnosis(retrieval=response, llm=report, ranking=ranking)
+
+
+def _universe(service: "DiagnosisService") -> Collection[str]:
+    engine = getattr(service, "engine", None)
+    index = getattr(engine, "index", None)
+    return getattr(index, "disease_ids", ())
+
+
+def _ground(service: "DiagnosisService", response: DiagnosisResponse, settings: Settings, outcome: _Outcome,
+            started: float, top: int | None) -> LlmDiagnosis:
+    parsed = outcome.parsed
+    assert parsed is not None
+    resolver = DiseaseResolver(service.graph, response.candidates, universe=_universe(service),
+                               fuzzy_threshold=settings.llm_fuzzy_threshold)
+    grounded = ground_answer(parsed.answer, resolver)
+    ungrounded = _scrub_ungrounded(grounded.ungrounded, service)
+    if not grounded.ordered:
+        outcome.status = "all_ungrounded"
+        outcome.detail = f"none of the {grounded.named} disease(s) named could be resolved to a graph id"
+        return _fallback(response, outcome, started, top, ungrounded, _scrub_one(parsed.reasoning, service))
+    ranking = fuse(response.candidates, grounded, weight=settings.llm_fusion_weight, k=settings.llm_fusion_k)
+    # Model-written text reaches the client only with ids the graph holds.
+    texts = [parsed.reasoning or "", *parsed.answer.next_workup]
+    for row in ranking:
+        texts += [*row.explains, *row.contradicts]
+    clean = iter(scrub_ids(texts, service.graph))
+    reasoning = next(clean) or None
+    workup = [next(clean) for _ in parsed.answer.next_workup]
+    ranking = [row.model_copy(update={"explains": [next(clean) for _ in row.explains],
+                                      "contradicts": [next(clean) for _ in row.contradicts]}) for row in ranking]
+    candidate_ids = {c.disease_id for c in response.candidates}
+    contribution = LlmContribution(
+        named=grounded.named, grounded=grounded.named - len(ungrounded), ungrounded=len(ungrounded),
+        diseases=len(grounded.ordered),
+        from_candidates=sum(r.disease_id in candidate_ids for r, _ in grounded.ordered),
+        added=sum(r.disease_id not in candidate_ids for r, _ in grounded.ordered),
+        top1_changed=bool(response.candidates) and ranking[0].disease_id != response.candidates[0].disease_id,
+    )
+    tiers = LlmTiers(most_likely=grounded.tiers_most_likely, possible_alternatives=grounded.tiers_alternatives,
+                     cant_miss=grounded.tiers_cant_miss, next_workup=workup)
+    report = _report(outcome, started, reasoning=reasoning, tiers=tiers, ungrounded=ungrounded,
+                     contribution=contribution,
+                     fusion=FUSION_RULE.format(w=settings.llm_fusion_weight, k=settings.llm_fusion_k))
+    return LlmDiagnosis(retrieval=response, llm=report, ranking=ranking[: top or None])
+
+
+def _scrub_one(text: str | None, service: "DiagnosisService") -> str | None:
+    return scrub_ids([text], service.graph)[0] if text else None
+
+
+def _scrub_ungrounded(items: list[UngroundedName], service: "DiagnosisService") -> list[UngroundedName]:
+    texts = [t for u in items for t in (u.text, u.reason)]
+    clean = iter(scrub_ids(texts, service.graph))
+    return [u.model_copy(update={"text": next(clean), "reason": next(clean)}) for u in items]

@@ -1,0 +1,156 @@
+"""Failure is normal: every LLM failure returns the retrieval ranking with `llm.status` saying what happened.
+
+The endpoint here is a scripted server on loopback (tests/llm/fakes.py) or a port nobody listens
+on; answers from the real model are covered by test_llm_server.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from raregraph.api.service import DiagnosisService
+from raregraph.etl.snapshot import Snapshot
+from raregraph.llm.diagnose import diagnose_with_llm, diagnose_with_llm_sync, stream_llm_events
+from raregraph.llm.models import LlmDiagnosis
+from tests.llm.conftest import MARFAN, base_settings
+from tests.llm.fakes import Script, refused_port, scripted_server
+
+# Written for these tests in the shape the real server returns (tests/llm/fixtures hold real ones).
+GOOD = json.dumps({
+    "reasoning": "Ectopia lentis with aortic root aneurysm and an FBN1 variant point to Marfan syndrome.",
+    "diagnoses": [{"id": "OMIM:154700", "name": "Marfan syndrome", "confidence": 0.8,
+                   "explains": ["HP:0001083 Ectopia lentis"], "contradicts": []},
+                  {"id": "", "name": "Loeys-Dietz syndrome", "confidence": 0.2, "explains": [], "contradicts": []}],
+    "most_likely": ["OMIM:154700"], "possible_alternatives": ["Loeys-Dietz syndrome"],
+    "cant_miss": ["Vascular Ehlers-Danlos syndrome"], "next_workup": ["echocardiogram", "OMIM:999999 panel"],
+})
+INVENTED_ONLY = json.dumps({"reasoning": "x", "diagnoses": [{"id": "OMIM:999999", "name": "Zorblax syndrome"}],
+                            "most_likely": ["ORPHA:99999999"], "possible_alternatives": [], "cant_miss": [],
+                            "next_workup": []})
+
+
+def _retrieval_only(result: LlmDiagnosis) -> bool:
+    return [r.disease_id for r in result.ranking] == [c.disease_id for c in result.retrieval.candidates][: len(result.ranking)] \
+        and all(r.llm_rank is None and r.fused_score is None for r in result.ranking)
+
+
+def _run(service: DiagnosisService, snapshot: Snapshot, **llm: object) -> LlmDiagnosis:
+    return diagnose_with_llm_sync(service, MARFAN, base_settings(snapshot, **llm), top=10)
+
+
+def test_no_endpoint_means_off_and_no_call(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+    result = _run(llm_service, default_snapshot)
+    assert result.llm.status == "off" and _retrieval_only(result) and len(result.ranking) == 10
+
+
+def test_connection_refused_is_unavailable(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+    with refused_port() as port:
+        started = time.monotonic()
+        result = _run(llm_service, default_snapshot, base_url=f"http://127.0.0.1:{port}/v1", max_retries=1,
+                      retry_backoff_s=0.05)
+    assert result.llm.status == "unavailable" and "cannot reach" in (result.llm.detail or "")
+    assert _retrieval_only(result) and time.monotonic() - started < 10
+
+
+def test_a_slow_server_times_out_at_the_deadline(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+    with scripted_server(Script(content=GOOD, delay_s=20)) as url:
+        started = time.monotonic()
+        result = _run(llm_service, default_snapshot, base_url=url, timeout_s=1.5)
+        elapsed = time.monotonic() - started
+    assert result.llm.status == "timeout" and _retrieval_only(result)
+    assert result.llm.llm_ms is not None and 1400 <= result.llm.llm_ms < 4000 and elapsed < 15
+
+
+@pytest.mark.parametrize(("content", "status"), [
+    ("The patient probably has Marfan syndrome.", "invalid_output"),  # prose, no JSON
+    ('{"reasoning": "Marfan", "diagnoses": [{"id": "OMIM:154700", "na', "invalid_output"),  # cut off
+    ("", "empty"),
+    ('{"reasoning": "unsure", "diagnoses": [], "most_likely": []}', "empty"),
+    (INVENTED_ONLY, "all_ungrounded"),
+])
+def test_unusable_answers_fall_back(llm_service: DiagnosisService, default_snapshot: Snapshot, content: str,
+                                    status: str) -> None:
+    with scripted_server(Script(content=content)) as url:
+        result = _run(llm_service, default_snapshot, base_url=url)
+    assert result.llm.status == status, result.llm.detail
+    assert _retrieval_only(result)
+    if status == "all_ungrounded":
+        assert [u.text for u in result.llm.ungrounded] == ["[unverified id] Zorblax syndrome", "[unverified id]"]
+        assert "999999" not in result.model_dump_json()  # the invented ids never reach the client
+
+
+def test_a_good_answer_is_grounded_and_merged(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+    script = Script(content=GOOD)
+    with scripted_server(script) as url:
+        result = _run(llm_service, default_snapshot, base_url=url)
+    llm = result.llm
+    assert llm.status == "ok" and llm.model == "fake-model"
+    assert result.ranking[0].disease_id == "OMIM:154700" and result.ranking[0].llm_rank == 1
+    assert llm.contribution.grounded >= 2 and llm.contribution.added >= 1
+    assert llm.tiers is not None and [e.disease_id for e in llm.tiers.most_likely] == ["OMIM:154700"]
+    assert llm.tiers.next_workup == ["echocardiogram", "[unverified id] panel"]
+    assert "999999" not in result.model_dump_json()
+    assert llm.reasoning and "Marfan" in llm.reasoning and llm.fusion and "w=0.5" in llm.fusion
+    sent = script.requests[0]
+    assert sent["response_format"]["type"] == "json_schema" and sent["max_tokens"] == 1024
+    assert "OMIM:154700" in sent["messages"][1]["content"]
+
+
+def test_refused_structured_output_is_retried_as_prompt_only(llm_service: DiagnosisService,
+                                                             default_snapshot: Snapshot) -> None:
+    script = Script(content=GOOD, reject_structured=True)
+    with scripted_server(script) as url:
+        result = _run(llm_service, default_snapshot, base_url=url)
+    assert result.llm.status == "ok" and "refused by the server" in (result.llm.detail or "")
+    assert [r.get("response_format", {}).get("type") for r in script.requests] == ["json_schema", "json_object", None]
+
+
+def test_transient_errors_are_retried_with_backoff(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+    script = Script(content=GOOD, fail_first=2)
+    with scripted_server(script) as url:
+        result = _run(llm_service, default_snapshot, base_url=url, max_retries=2, retry_backoff_s=0.05)
+    assert result.llm.status == "ok" and len(script.requests) == 3
+    script = Script(content=GOOD, status=500)
+    with scripted_server(script) as url:
+        result = _run(llm_service, default_snapshot, base_url=url, max_retries=1, retry_backoff_s=0.05)
+    assert result.llm.status == "unavailable" and "HTTP 500" in (result.llm.detail or "") and len(script.requests) == 2
+
+
+def test_concurrency_limit_queues_requests_within_the_deadline(llm_service: DiagnosisService,
+                                                               default_snapshot: Snapshot) -> None:
+    from raregraph.llm.client import LlmClient
+
+    script = Script(content=GOOD, delay_s=0.4)
+    with scripted_server(script) as url:
+        settings = base_settings(default_snapshot, base_url=url, concurrency=1, timeout_s=30)
+
+        async def three() -> tuple[list[LlmDiagnosis], float]:
+            async with LlmClient.from_settings(settings) as client:
+                started = time.monotonic()
+                results = await asyncio.gather(*(diagnose_with_llm(llm_service, MARFAN, settings, client=client)
+                                                 for _ in range(3)))
+                return list(results), time.monotonic() - started
+
+        results, elapsed = asyncio.run(three())
+    assert [r.llm.status for r in results] == ["ok"] * 3
+    assert elapsed >= 1.2  # one at a time: three 0.4 s answers in sequence
+
+
+def test_stream_sends_retrieval_reasoning_then_result(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+    with scripted_server(Script(content=GOOD)) as url:
+        settings = base_settings(default_snapshot, base_url=url)
+
+        async def collect() -> list[tuple[str, str]]:
+            return [(e.event, e.data) async for e in stream_llm_events(llm_service, MARFAN, settings)]
+
+        events = asyncio.run(collect())
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "retrieval" and kinds[-1] == "result" and set(kinds[1:-1]) == {"reasoning"}
+    streamed = "".join(json.loads(d)["text"] for k, d in events if k == "reasoning")
+    assert streamed == json.loads(GOOD)["reasoning"]
+    final = LlmDiagnosis.model_validate_json(events[-1][1])
+    assert final.llm.status == "ok" and final.retrieval_ms is not None

@@ -1,0 +1,137 @@
+"""Diagnoses through a real OpenAI-compatible server: llama-cpp-python + SmolLM2-135M-Instruct on CPU.
+
+Whatever the small model writes, the response must be valid and grounded: every id in the
+ranking and the tiers is a graph id (a retrieval candidate or a resolved name), no disease id the
+graph lacks appears anywhere in the JSON, and `llm` says what the model contributed. Completions
+are kept short (RAREGRAPH_LLM_MAX_TOKENS 160, 3 candidates in the prompt) so this module takes
+about a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from raregraph.api.cli import app
+from raregraph.api.models import CaseRequest
+from raregraph.api.service import DiagnosisService
+from raregraph.etl.snapshot import Snapshot
+from raregraph.kg.graph import KnowledgeGraph
+from raregraph.llm.client import LlmClient
+from raregraph.llm.diagnose import diagnose_with_llm, stream_llm_events
+from raregraph.llm.local_server import LocalServer, LocalServerError, local_server
+from raregraph.llm.models import LlmDiagnosis
+from tests.llm.conftest import MARFAN, base_settings
+
+pytestmark = pytest.mark.integration
+
+SHORT = {"max_tokens": 160, "top_k": 3, "timeout_s": 180, "max_prompt_tokens": 1200}
+_DISEASE_ID = re.compile(r"\b(?:OMIM|ORPHA|DECIPHER|MONDO):\d+\b")
+_CASE = CaseRequest(hpo_present=["HP:0001250", "HP:0001263", "HP:0000252"], hpo_excluded=["HP:0000256"])
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """The local server for this module; skipped without the `llm` extra, except under CI=true (a failure there)."""
+    try:
+        with local_server(tmp_path_factory.mktemp("llama"), n_ctx=4096) as server:
+            yield server
+    except LocalServerError as err:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true: {err}", pytrace=False)
+        pytest.skip(str(err))
+
+
+def assert_grounded(result: LlmDiagnosis, graph: KnowledgeGraph) -> None:
+    """Every disease id the client sees is a graph id; the report is consistent with the ranking."""
+    candidates = {c.disease_id for c in result.retrieval.candidates}
+    for row in result.ranking:
+        assert row.disease_id in candidates or row.resolved_by is not None, row
+    tier_ids = [e.disease_id for tier in ([result.llm.tiers.most_likely, result.llm.tiers.possible_alternatives,
+                                           result.llm.tiers.cant_miss] if result.llm.tiers else []) for e in tier]
+    every_id = set(_DISEASE_ID.findall(result.model_dump_json()))
+    assert every_id >= {r.disease_id for r in result.ranking} | set(tier_ids)
+    assert set(graph.diseases(sorted(every_id))) == every_id, every_id - set(graph.diseases(sorted(every_id)))
+    c = result.llm.contribution
+    if result.llm.status == "ok":
+        assert c.diseases >= sum(r.llm_rank is not None for r in result.ranking) >= 1
+        assert c.named == c.grounded + c.ungrounded and c.grounded >= c.diseases
+        assert result.llm.fusion and all(r.fused_score is not None for r in result.ranking)
+    else:
+        assert c.grounded == 0 and all(r.llm_rank is None for r in result.ranking)
+        assert [r.disease_id for r in result.ranking] == [x.disease_id for x in result.retrieval.candidates][: len(result.ranking)]
+    assert result.llm.status in {"ok", "invalid_output", "empty", "all_ungrounded"}, result.llm.detail
+
+
+def test_cli_diagnose_with_llm(llama: LocalServer, default_snapshot: Snapshot, llm_service: DiagnosisService) -> None:
+    env = {"RAREGRAPH_SNAPSHOT": str(default_snapshot.path), "RAREGRAPH_EMBEDDING_ENABLED": "false",
+           "RAREGRAPH_LLM_BASE_URL": llama.base_url, **{f"RAREGRAPH_LLM_{k.upper()}": str(v) for k, v in SHORT.items()}}
+    result = CliRunner().invoke(app, ["diagnose", "--hpo", ",".join(MARFAN.hpo_present), "--exclude", "HP:0001250",
+                                      "--variant", "FBN1", "--top", "5", "--llm", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    doc = LlmDiagnosis.model_validate(json.loads(result.stdout))
+    assert doc.llm.model == llama.model and doc.llm.prompt_tokens_counted_by == "/extras/tokenize/count"
+    assert doc.llm.completion_tokens is not None and doc.llm.completion_tokens <= 160
+    assert len(doc.ranking) <= 5
+    assert_grounded(doc, llm_service.graph)
+    table = CliRunner().invoke(app, ["diagnose", "--hpo", ",".join(MARFAN.hpo_present), "--top", "5", "--llm"],
+                               env={**env, "RAREGRAPH_LLM_MAX_TOKENS": "24"})
+    assert table.exit_code == 0, table.output
+    assert "Differential, retrieval + LLM" in table.stdout
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "none"])
+def test_service_level_diagnosis_is_grounded(llama: LocalServer, default_snapshot: Snapshot,
+                                             llm_service: DiagnosisService, mode: str) -> None:
+    settings = base_settings(default_snapshot, base_url=llama.base_url, structured_output=mode, **SHORT)
+    result = asyncio.run(diagnose_with_llm(llm_service, _CASE, settings, top=5))
+    assert_grounded(result, llm_service.graph)
+    assert result.retrieval_ms is not None and result.llm.llm_ms is not None
+
+
+def test_answer_cut_off_by_max_tokens_falls_back(llama: LocalServer, default_snapshot: Snapshot,
+                                                 llm_service: DiagnosisService) -> None:
+    settings = base_settings(default_snapshot, base_url=llama.base_url, **{**SHORT, "max_tokens": 16})
+    result = asyncio.run(diagnose_with_llm(llm_service, MARFAN, settings, top=5))
+    assert result.llm.status in {"invalid_output", "empty"} and "finish_reason=length" in (result.llm.detail or "")
+    assert_grounded(result, llm_service.graph)
+
+
+def test_stream_reasoning_from_the_real_server(llama: LocalServer, default_snapshot: Snapshot,
+                                               llm_service: DiagnosisService) -> None:
+    settings = base_settings(default_snapshot, base_url=llama.base_url, **SHORT)
+
+    async def collect() -> list[tuple[str, str]]:
+        return [(e.event, e.data) async for e in stream_llm_events(llm_service, MARFAN, settings, top=5)]
+
+    events = asyncio.run(collect())
+    assert events[0][0] == "retrieval" and events[-1][0] == "result"
+    final = LlmDiagnosis.model_validate_json(events[-1][1])
+    assert_grounded(final, llm_service.graph)
+    streamed = "".join(json.loads(d)["text"] for k, d in events if k == "reasoning")
+    if final.llm.status == "ok" and final.llm.reasoning:
+        assert streamed.strip() and streamed.strip() in final.llm.reasoning.replace("[unverified id]", streamed.strip())
+
+
+def test_server_tokenizer_counts_prompt_tokens(llama: LocalServer, default_snapshot: Snapshot) -> None:
+    settings = base_settings(default_snapshot, base_url=llama.base_url)
+
+    async def count() -> tuple[tuple[int, str] | None, list[str]]:
+        async with LlmClient.from_settings(settings) as client:
+            return await client.count_tokens("Arachnodactyly and ectopia lentis"), await client.list_models()
+
+    counted, models = asyncio.run(count())
+    assert counted is not None and counted[1] == "/extras/tokenize/count" and 4 <= counted[0] <= 20
+    assert models == [llama.model]
+
+
+def test_llm_ping_lists_the_model(llama: LocalServer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["llm", "ping"], env={"RAREGRAPH_LLM_BASE_URL": llama.base_url})
+    assert result.exit_code == 0 and result.stdout.strip() == llama.model
