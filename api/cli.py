@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from raregraph.api.cli_support import err_console, guard, out_console, progress
+from raregraph.api.cli_support import err_console, guard, open_snapshot, out_console, progress
 from raregraph.api.settings import Settings
 
 __all__ = ["app", "main"]
@@ -101,16 +101,6 @@ def _print_build(snapshot_id: str, manifest: dict[str, Any]) -> None:
         err_console.print(f"skipped records: {skipped}")
 
 
-def _open_snapshot(settings: Settings, ref: str) -> Any:
-    from raregraph.errors import SnapshotNotFoundError
-    from raregraph.etl.snapshot import Snapshot
-
-    path = Path(ref)
-    if not path.is_dir():
-        path = settings.snapshot_dir / ref
-    if not path.is_dir():
-        raise SnapshotNotFoundError(f"snapshot {ref!r} not found (neither a folder nor an id under {settings.snapshot_dir})")
-    return Snapshot.open(path)
 
 
 @etl_app.command("diff")
@@ -126,7 +116,7 @@ def etl_diff(
     settings = _settings(ctx)
 
     def run() -> None:
-        diff = diff_snapshots(_open_snapshot(settings, a), _open_snapshot(settings, b))
+        diff = diff_snapshots(open_snapshot(settings, a), open_snapshot(settings, b))
         if as_json:
             sys.stdout.write(json.dumps(diff.to_json(), indent=2) + "\n")
             return

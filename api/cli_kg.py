@@ -10,25 +10,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from raregraph.api.errors import describe_error
+from raregraph.api.cli_support import guard, open_snapshot
 from raregraph.api.settings import Settings
 
 if TYPE_CHECKING:
     import neo4j
 
-    from raregraph.etl.snapshot import Snapshot
 
 __all__ = ["app"]
 
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Load snapshots into the Neo4j knowledge graph, list, drop and inspect them.",
@@ -48,19 +45,9 @@ BatchOption = Annotated[int, typer.Option("--batch-size", min=1, max=200_000, he
 def _settings(ctx: typer.Context) -> Settings:
     """The root callback's Settings, or fresh ones when this sub-app runs on its own."""
     obj = ctx.find_root().obj
-    return obj if isinstance(obj, Settings) else _guard(Settings)
+    return obj if isinstance(obj, Settings) else guard(Settings)
 
 
-def _guard(fn: Callable[[], T]) -> T:
-    """Run `fn`; our errors become a one-line message on stderr and their exit code (api/errors.py)."""
-    try:
-        return fn()
-    except Exception as err:  # noqa: BLE001 - mapped below, anything unmapped re-raised
-        info = describe_error(err)
-        if info is None:
-            raise
-        _err.print(f"[bold red]error[/]: {escape(info.message)}")
-        raise typer.Exit(info.exit_code) from None
 
 
 @contextmanager
@@ -74,16 +61,6 @@ def _driver(settings: Settings) -> Iterator[neo4j.Driver]:
         driver.close()
 
 
-def _open_snapshot(settings: Settings, ref: str) -> Snapshot:
-    from raregraph.errors import SnapshotNotFoundError
-    from raregraph.etl.snapshot import Snapshot
-
-    path = Path(ref)
-    if not path.is_dir():
-        path = settings.snapshot_dir / ref
-    if not path.is_dir():
-        raise SnapshotNotFoundError(f"snapshot {ref!r} not found (neither a folder nor an id under {settings.snapshot_dir})")
-    return Snapshot.open(path)
 
 
 @contextmanager
@@ -117,7 +94,7 @@ def load(
     settings = _settings(ctx)
 
     def run() -> None:
-        snap = _open_snapshot(settings, snapshot)
+        snap = open_snapshot(settings, snapshot)
         if backend == "embedded":
             _err.print(f"the embedded back-end reads snapshot {snap.id} in-process; nothing to load")
             return
@@ -141,7 +118,7 @@ def load(
         )
         sys.stdout.write(f"{report.snapshot_id}\n")
 
-    _guard(run)
+    guard(run)
 
 
 @app.command("list")
@@ -174,7 +151,7 @@ def list_(ctx: typer.Context) -> None:
             table.add_row(*row)
         _out.print(table)
 
-    _guard(run)
+    guard(run)
 
 
 @app.command("drop")
@@ -196,7 +173,7 @@ def drop(
             )
         _err.print(f"dropped snapshot {snapshot_id} ({deleted:,} nodes)")
 
-    _guard(run)
+    guard(run)
 
 
 @app.command("status")
@@ -222,4 +199,4 @@ def status(ctx: typer.Context) -> None:
                 f" activated {active.activated_at})"
             )
 
-    _guard(run)
+    guard(run)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,7 +14,11 @@ from rich.markup import escape
 
 from raregraph.api.errors import describe_error
 
-__all__ = ["err_console", "out_console", "guard", "progress"]
+if TYPE_CHECKING:
+    from raregraph.api.settings import Settings
+    from raregraph.etl.snapshot import Snapshot
+
+__all__ = ["err_console", "out_console", "guard", "progress", "open_snapshot"]
 
 T = TypeVar("T")
 err_console = Console(stderr=True)
@@ -44,3 +49,16 @@ def progress() -> Iterator[Callable[[str], None]]:
             status.update(message)
             err_console.log(message)
         yield update
+
+
+def open_snapshot(settings: "Settings", ref: str) -> "Snapshot":
+    """A snapshot given as a folder or as an id under the snapshot folder."""
+    from raregraph.errors import SnapshotNotFoundError
+    from raregraph.etl.snapshot import Snapshot
+
+    path = Path(ref)
+    if not path.is_dir():
+        path = settings.snapshot_dir / ref
+    if not path.is_dir():
+        raise SnapshotNotFoundError(f"snapshot {ref!r} not found (neither a folder nor an id under {settings.snapshot_dir})")
+    return Snapshot.open(path)

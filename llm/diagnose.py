@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
@@ -29,8 +30,7 @@ from raregraph.llm.client import (
     ChatDelta, ChatResult, LlmClient, LlmTimeoutError, LlmUnavailableError, StructuredOutputRejectedError,
 )
 from raregraph.llm.models import (
-    STATUS_MEANING, LlmContribution, LlmDiagnosis, LlmReport, LlmStatus, LlmStreamEvent, LlmTiers, RankedDiagnosis,
-    UngroundedName,
+    STATUS_MEANING, LlmContribution, LlmDiagnosis, LlmReport, LlmStatus, LlmStreamEvent, LlmTiers, UngroundedName,
 )
 from raregraph.llm.output import EmptyAnswerError, InvalidAnswerError, ParsedAnswer, ReasoningStream, parse_answer
 from raregraph.llm.prompt import answer_schema, fit_prompt, structured_output_options
@@ -149,9 +149,14 @@ async def _steps(service: "DiagnosisService", response: DiagnosisResponse, setti
     if client is None:
         client = LlmClient.from_settings(settings)
     outcome = _Outcome("ok")
+    scrubber = _StreamScrubber(service.graph)
     try:
         async for piece in _call_model(client, response, settings, outcome, stream=stream):
-            yield piece
+            released = scrubber.feed(piece)
+            if released:
+                yield released
+        if stream:
+            yield scrubber.flush()
     finally:
         if owned:
             await client.aclose()
@@ -226,6 +231,31 @@ async def _call_model(client: LlmClient, response: DiagnosisResponse, settings: 
             outcome.status, outcome.detail = "empty", str(err)
         except InvalidAnswerError as err:
             outcome.status, outcome.detail = "invalid_output", str(err)
+
+
+class _StreamScrubber:
+    """Streamed model text with ids the graph lacks masked (as `scrub_ids`), released at word boundaries.
+
+    Holds back the unfinished last word, and an id prefix still waiting for its digits ("OMIM:"),
+    so an id is never split between two releases.
+    """
+
+    _PENDING = re.compile(r"(?:\b(?:OMIM|MIM|ORPHA|ORPHANET|DECIPHER|MONDO|HP)\s*:?\s*)?\S*$", re.IGNORECASE)
+
+    def __init__(self, graph: Any) -> None:
+        self._graph = graph
+        self._buffer = ""
+
+    def feed(self, piece: str) -> str:
+        self._buffer += piece
+        match = self._PENDING.search(self._buffer)
+        cut = match.start() if match else len(self._buffer)
+        released, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return scrub_ids([released], self._graph)[0] if released else ""
+
+    def flush(self) -> str:
+        released, self._buffer = self._buffer, ""
+        return scrub_ids([released], self._graph)[0] if released else ""
 
 
 def _mode_chain(configured: str, accepted: str | None) -> list[str]:

@@ -78,7 +78,7 @@ def _first_answer(text: str) -> tuple[LlmAnswer, int, int] | None:
     A list counts (as the diagnoses) only when it is the whole answer: a list inside a cut-off
     object is a fragment, not an answer.
     """
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # raw newlines inside strings: llama.cpp's JSON grammar lets them through
     starts = [m.start(1) for m in _FENCE.finditer(text)] + [i for i, ch in enumerate(text) if ch in "{["]
     seen: set[int] = set()
     for start in starts:

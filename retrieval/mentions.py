@@ -17,7 +17,7 @@ When scopes overlap the stronger status wins: family > negated > uncertain > his
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 

@@ -154,3 +154,18 @@ def test_stream_sends_retrieval_reasoning_then_result(llm_service: DiagnosisServ
     assert streamed == json.loads(GOOD)["reasoning"]
     final = LlmDiagnosis.model_validate_json(events[-1][1])
     assert final.llm.status == "ok" and final.retrieval_ms is not None
+
+
+def test_streamed_reasoning_masks_invented_ids_too(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+    content = json.dumps({"reasoning": "OMIM:154700 fits better than OMIM:999999 or ORPHA: 99999999.",
+                          "diagnoses": [{"id": "OMIM:154700", "name": "Marfan syndrome"}]})
+    with scripted_server(Script(content=content)) as url:
+        settings = base_settings(default_snapshot, base_url=url)
+
+        async def collect() -> list[tuple[str, str]]:
+            return [(e.event, e.data) async for e in stream_llm_events(llm_service, MARFAN, settings)]
+
+        events = asyncio.run(collect())
+    streamed = "".join(json.loads(d)["text"] for k, d in events if k == "reasoning")
+    assert streamed == "OMIM:154700 fits better than [unverified id] or [unverified id]."
+    assert "999999" not in "".join(d for _, d in events)

@@ -99,6 +99,12 @@ def test_lenient_shapes_are_coerced() -> None:
     assert AnswerDiagnosis.model_validate({"name": "x", "confidence": 7}).confidence == 0.07
 
 
+def test_raw_control_characters_inside_strings_are_accepted() -> None:
+    # Seen from the local server under its JSON grammar (benchmarks/llm_e2e.py, case PMID_21487760_Patient_5).
+    content = '{"reasoning": "x", "diagnoses": [{"id": "OMIM:612940", "name": "Cutis laxa"}], "next_workup": ["a\n\nb"]}'
+    assert parse_answer(content).answer.next_workup == ["a\n\nb"]
+
+
 def test_reasoning_stream_handles_escapes_split_across_deltas() -> None:
     text = 'Thinking first. {"reasoning": "a \\"quoted\\" line\\nand \\u00e9t\\u00e9", "diagnoses": []}'
     reader = ReasoningStream()
