@@ -19,7 +19,7 @@ Rules (each source named by the part of its `source` before ":": hpo, orphadata,
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -158,10 +158,8 @@ def _merge_diseases(diseases: pl.DataFrame, synonyms: pl.DataFrame) -> tuple[pl.
     return winners, merged_synonyms, notes
 
 
-def _equivalence(xrefs: pl.DataFrame, diseases: pl.DataFrame) -> dict[str, object]:
-    """Equivalence groups from exact mappings only, and the non-exact mappings left unmerged."""
-    exact_flag = pl.col("mapping_exact").fill_null(False)
-    pairs = xrefs.filter(exact_flag).select("disease_id", "xref_id").unique().rows()
+def connected_ids(pairs: Iterable[tuple[str, str]], ids: Iterable[str] = ()) -> dict[str, str]:
+    """Each id of the pairs (and of `ids`) → the smallest id of its connected group (union-find)."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -175,9 +173,18 @@ def _equivalence(xrefs: pl.DataFrame, diseases: pl.DataFrame) -> dict[str, objec
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
+    for x in ids:
+        find(x)
+    return {x: find(x) for x in list(parent)}
+
+
+def _equivalence(xrefs: pl.DataFrame, diseases: pl.DataFrame) -> dict[str, object]:
+    """Equivalence groups from exact mappings only, and the non-exact mappings left unmerged."""
+    exact_flag = pl.col("mapping_exact").fill_null(False)
+    pairs = xrefs.filter(exact_flag).select("disease_id", "xref_id").unique().rows()
     groups: dict[str, list[str]] = defaultdict(list)
-    for x in parent:
-        groups[find(x)].append(x)
+    for member, root in connected_ids(pairs).items():
+        groups[root].append(member)
     known = set(diseases["id"].to_list())
     joining = [g for g in groups.values() if sum(m in known for m in g) >= 2]
     non_exact = xrefs.filter(~exact_flag)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from raregraph.etl.merge import connected_ids
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, GenotypeScorer, PhenotypeScorer, ScoringParams, VariantHit
 
@@ -33,29 +34,13 @@ class EquivalenceGroups:
     @classmethod
     def from_pairs(cls, disease_ids: Sequence[str], exact_pairs: Sequence[tuple[str, str]]) -> "EquivalenceGroups":
         """Union-find over exact (a, b) id pairs; ids outside the universe still appear as members."""
-        parent: dict[str, str] = {}
-
-        def find(x: str) -> str:
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        for a, b in exact_pairs:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-        for d in disease_ids:
-            find(d)
+        root_of = connected_ids(exact_pairs, disease_ids)
         roots: dict[str, list[str]] = {}
-        for x in parent:
-            roots.setdefault(find(x), []).append(x)
+        for member, root in root_of.items():
+            roots.setdefault(root, []).append(member)
         numbering: dict[str, int] = {}
-        group_of = np.array([numbering.setdefault(find(d), len(numbering)) for d in disease_ids])
-        members = tuple(
-            (d, *sorted(m for m in roots[find(d)] if m != d)) for d in disease_ids
-        )
+        group_of = np.array([numbering.setdefault(root_of[d], len(numbering)) for d in disease_ids])
+        members = tuple((d, *sorted(m for m in roots[root_of[d]] if m != d)) for d in disease_ids)
         return cls(group_of, members)
 
 
