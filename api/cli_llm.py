@@ -47,6 +47,32 @@ def serve_command_cmd(
     guard(go)
 
 
+@app.command("local-server")
+def local_server_cmd(
+    threads: Annotated[int, typer.Option(min=1, max=64, help="CPU threads for llama.cpp")] = 1,
+    n_ctx: Annotated[int, typer.Option(help="Context length (tokens)")] = 4096,
+) -> None:
+    """Serve the small test model (SmolLM2-135M-Instruct, `llm` extra) on loopback until Ctrl-C; prints its URL."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from raregraph.llm.local_server import local_server
+
+    def go() -> None:
+        with tempfile.TemporaryDirectory() as logs, local_server(Path(logs), n_ctx=n_ctx, threads=threads) as server:
+            sys.stdout.write(f"RAREGRAPH_LLM_BASE_URL={server.base_url}\n")
+            sys.stdout.flush()
+            err_console.print(f"serving {server.model} (pid {server.pid}); Ctrl-C stops it", highlight=False)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+
+    guard(go)
+
+
 @app.command("ping")
 def ping(ctx: typer.Context) -> None:
     """List the models the configured endpoint serves (exit 6 when it cannot be reached)."""
