@@ -20,7 +20,7 @@ from raregraph.api.logging_setup import RequestContextMiddleware, configure_logg
 from raregraph.api.routes import diagnose, lookup, meta, phenotypes
 from raregraph.api.security import API_KEY_HEADER, OPEN_PATHS, BodyLimitMiddleware, KeyAndRateMiddleware, RateLimiter
 from raregraph.api.service import DiagnosisService, build_service
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 __all__ = ["create_app", "app_from_env"]
 

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from raregraph.api.cli_support import err_console, guard, open_snapshot, out_console, progress
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 __all__ = ["app", "main"]
 

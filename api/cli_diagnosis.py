@@ -16,10 +16,10 @@ import typer
 from rich.table import Table
 
 from raregraph.api.cli_support import err_console, guard, out_console, progress
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 if TYPE_CHECKING:
-    from raregraph.api.models import CaseRequest, DiagnosisResponse
+    from raregraph.models import CaseRequest, DiagnosisResponse
     from raregraph.api.service import DiagnosisService
 
 __all__ = ["register"]
@@ -84,7 +84,7 @@ def _request(
     hpo: list[str] | None, exclude: list[str] | None, variant: list[str] | None, zygosity: str | None,
     vcf: Path | None, phenopacket: Path | None,
 ) -> "CaseRequest":
-    from raregraph.api.models import CaseRequest
+    from raregraph.models import CaseRequest
     from raregraph.retrieval.case_input import case_from_phenopacket, variant_from_text, variants_from_vcf
 
     base = case_from_phenopacket(phenopacket) if phenopacket else CaseRequest()
@@ -142,7 +142,7 @@ def _rank_chunk(chunk: list[tuple[int, "CaseRequest | str"]], top: int) -> list[
 
 
 def _rank_one(service: "DiagnosisService", number: int, item: "CaseRequest | str", top: int) -> str:
-    from raregraph.api.models import RankingLine
+    from raregraph.models import RankingLine
 
     if isinstance(item, str):  # a case that did not validate: reported in its line
         return RankingLine(id=f"case-{number}", ranking=[], warnings=[item]).model_dump_json()

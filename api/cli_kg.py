@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from raregraph.api.cli_support import guard, open_snapshot
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 if TYPE_CHECKING:
     import neo4j

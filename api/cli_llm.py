@@ -11,10 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from raregraph.api.cli_support import err_console, guard, out_console
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 if TYPE_CHECKING:
-    from raregraph.api.models import CaseRequest
+    from raregraph.models import CaseRequest
     from raregraph.api.service import DiagnosisService, TermPolicy
     from raregraph.llm.models import LlmDiagnosis
 

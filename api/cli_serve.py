@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 __all__ = ["register", "serve"]
 

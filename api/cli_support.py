@@ -15,7 +15,7 @@ from rich.markup import escape
 from raregraph.api.errors import describe_error
 
 if TYPE_CHECKING:
-    from raregraph.api.settings import Settings
+    from raregraph.settings import Settings
     from raregraph.etl.snapshot import Snapshot
 
 __all__ = ["err_console", "out_console", "guard", "progress", "open_snapshot"]

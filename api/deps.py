@@ -21,7 +21,7 @@ from fastapi import Depends, Request
 
 from raregraph.api.errors import describe_error
 from raregraph.api.service import DiagnosisService, build_service
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.errors import GraphUnavailableError
 
 __all__ = ["Runtime", "get_runtime", "get_service", "get_settings", "RuntimeDep", "ServiceDep", "SettingsDep"]
@@ -112,7 +112,7 @@ class Runtime:
 
 def _warm_up(service: DiagnosisService) -> None:
     """Touch the lazily built caches a first request would otherwise pay for (one small ranking, lookups)."""
-    from raregraph.api.models import CaseRequest
+    from raregraph.models import CaseRequest
 
     index = service.engine.index
     term = next(iter(index.term_position), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from raregraph.api.models import (
+from raregraph.models import (
     CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, TermMatchOut,
 )
 from raregraph.kg.graph import KnowledgeGraph

@@ -10,11 +10,11 @@ from typing import Literal
 import polars as pl
 
 from raregraph.api.evidence_out import candidate_out
-from raregraph.api.models import (
+from raregraph.models import (
     CaseRequest, CaseUnderstood, DiagnosisResponse, ExtractionOut, LinkedMentionOut, MentionOut, RankingEntry,
     RankingLine, TermOut, VariantUnderstood,
 )
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.errors import InvalidCaseError, ObsoleteTermError, SnapshotNotFoundError, UnknownTermError
 from raregraph.etl.build import BuildInputs, build_snapshot
 from raregraph.etl.locate import default_hpo_dir

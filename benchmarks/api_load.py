@@ -98,7 +98,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def load_bodies(path: Path, limit: int | None) -> list[str]:
     """Case request bodies (the CaseRequest fields of each JSONL line), one JSON document per case."""
-    from raregraph.api.models import CaseRequest
+    from raregraph.models import CaseRequest
 
     fields = set(CaseRequest.model_fields)
     bodies = []
@@ -114,9 +114,9 @@ def load_bodies(path: Path, limit: int | None) -> list[str]:
 
 def in_process(snapshot: str, bodies: list[str], evidence: bool, duration: float, top: int) -> dict[str, Any]:
     """`service.diagnose` on the same cases, one after the other, in this process (no HTTP, no JSON out)."""
-    from raregraph.api.models import CaseRequest
+    from raregraph.models import CaseRequest
     from raregraph.api.service import LENIENT, build_service
-    from raregraph.api.settings import Settings
+    from raregraph.settings import Settings
 
     service = build_service(Settings(snapshot=snapshot, embedding_enabled=False))
     cases = [CaseRequest.model_validate_json(b) for b in bodies]
@@ -277,7 +277,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from raregraph.api.service import ensure_snapshot
-    from raregraph.api.settings import Settings
+    from raregraph.settings import Settings
 
     client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
     snapshot = args.snapshot or str(ensure_snapshot(Settings()).path)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from raregraph.api.models import CaseRequest
+from raregraph.models import CaseRequest
 from raregraph.api.service import LENIENT, build_service
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 RESULTS = Path(__file__).parent / "results"

@@ -41,9 +41,9 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 async def _run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
-    from raregraph.api.models import CaseRequest
+    from raregraph.models import CaseRequest
     from raregraph.api.service import LENIENT, build_service
-    from raregraph.api.settings import Settings
+    from raregraph.settings import Settings
     from raregraph.llm.client import LlmClient
     from raregraph.llm.diagnose import diagnose_with_llm
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import httpx
     import openai
 
-    from raregraph.api.settings import Settings
+    from raregraph.settings import Settings
 
 __all__ = [
     "LlmClient", "ChatResult", "ChatDelta", "LlmUnavailableError", "LlmTimeoutError", "StructuredOutputRejectedError",

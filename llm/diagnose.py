@@ -22,10 +22,11 @@ import re
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from raregraph.api.models import CaseRequest, DiagnosisResponse
-from raregraph.api.settings import Settings
+from raregraph.models import CaseRequest, DiagnosisResponse
+from raregraph.settings import Settings
+from raregraph.kg.graph import KnowledgeGraph
 from raregraph.llm.client import (
     ChatDelta, ChatResult, LlmClient, LlmTimeoutError, LlmUnavailableError, StructuredOutputRejectedError,
 )
@@ -36,8 +37,15 @@ from raregraph.llm.output import EmptyAnswerError, InvalidAnswerError, ParsedAns
 from raregraph.llm.prompt import answer_schema, fit_prompt, structured_output_options
 from raregraph.llm.regrounding import FUSION_RULE, DiseaseResolver, fuse, ground_answer, retrieval_ranking, scrub_ids
 
-if TYPE_CHECKING:
-    from raregraph.api.service import DiagnosisService, TermPolicy
+
+
+class DiagnosisService(Protocol):
+    """What the LLM step needs of the retrieval side (api.service.DiagnosisService is one): its graph and ranking."""
+
+    graph: KnowledgeGraph
+
+    def diagnose(self, request: CaseRequest, *, top: int = ..., policy: Any = ..., evidence: bool = ...) -> DiagnosisResponse:
+        ...
 
 __all__ = [
     "llm_rerank", "diagnose_with_llm", "diagnose_with_llm_sync", "stream_llm_events", "stream_reasoning",
@@ -65,7 +73,7 @@ class _Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-async def llm_rerank(service: "DiagnosisService", response: DiagnosisResponse, settings: Settings, *,
+async def llm_rerank(service: DiagnosisService, response: DiagnosisResponse, settings: Settings, *,
                      client: LlmClient | None = None, top: int | None = None) -> LlmDiagnosis:
     """The LLM step on a retrieval response: prompt, call, parse, re-ground, merge (or fall back).
 
@@ -80,8 +88,8 @@ async def llm_rerank(service: "DiagnosisService", response: DiagnosisResponse, s
     return final
 
 
-async def diagnose_with_llm(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
-                            top: int = 10, policy: "TermPolicy | None" = None,
+async def diagnose_with_llm(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
+                            top: int = 10, policy: Any = None,
                             client: LlmClient | None = None) -> LlmDiagnosis:
     """Retrieval (top `max(top, llm_top_k)`, in a worker thread) then `llm_rerank`; the ranking is cut to `top`."""
     response, retrieval_ms = await _retrieve(service, request, settings, top, policy)
@@ -89,14 +97,14 @@ async def diagnose_with_llm(service: "DiagnosisService", request: CaseRequest, s
     return result.model_copy(update={"retrieval_ms": retrieval_ms})
 
 
-def diagnose_with_llm_sync(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
-                           top: int = 10, policy: "TermPolicy | None" = None) -> LlmDiagnosis:
+def diagnose_with_llm_sync(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
+                           top: int = 10, policy: Any = None) -> LlmDiagnosis:
     """`diagnose_with_llm` for synchronous callers (CLI, scripts); not from inside a running event loop."""
     return asyncio.run(diagnose_with_llm(service, request, settings, top=top, policy=policy))
 
 
-async def stream_llm_events(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
-                            top: int = 10, policy: "TermPolicy | None" = None,
+async def stream_llm_events(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
+                            top: int = 10, policy: Any = None,
                             client: LlmClient | None = None) -> AsyncIterator[LlmStreamEvent]:
     """Events: `retrieval` (DiagnosisResponse JSON), `reasoning` ({"text": …}, many), `result` (LlmDiagnosis JSON).
 
@@ -113,8 +121,8 @@ async def stream_llm_events(service: "DiagnosisService", request: CaseRequest, s
             yield LlmStreamEvent(event="result", data=final.model_dump_json())
 
 
-async def stream_reasoning(service: "DiagnosisService", request: CaseRequest, settings: Settings, *,
-                           top: int = 10, policy: "TermPolicy | None" = None,
+async def stream_reasoning(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
+                           top: int = 10, policy: Any = None,
                            client: LlmClient | None = None) -> AsyncIterator[str]:
     """`stream_llm_events` as `text/event-stream` text, ready for `StreamingResponse(..., media_type="text/event-stream")`.
 
@@ -127,8 +135,8 @@ async def stream_reasoning(service: "DiagnosisService", request: CaseRequest, se
 # --- the step ------------------------------------------------------------------------------------
 
 
-async def _retrieve(service: "DiagnosisService", request: CaseRequest, settings: Settings, top: int,
-                    policy: "TermPolicy | None") -> tuple[DiagnosisResponse, float]:
+async def _retrieve(service: DiagnosisService, request: CaseRequest, settings: Settings, top: int,
+                    policy: Any) -> tuple[DiagnosisResponse, float]:
     started = time.perf_counter()
     depth = max(top, settings.llm_top_k) if llm_enabled(settings) else top
     kwargs: dict[str, Any] = {"top": depth, "evidence": True}
@@ -138,7 +146,7 @@ async def _retrieve(service: "DiagnosisService", request: CaseRequest, settings:
     return response, round((time.perf_counter() - started) * 1000, 2)
 
 
-async def _steps(service: "DiagnosisService", response: DiagnosisResponse, settings: Settings,
+async def _steps(service: DiagnosisService, response: DiagnosisResponse, settings: Settings,
                  client: LlmClient | None, *, stream: bool, top: int | None) -> AsyncIterator[str | LlmDiagnosis]:
     """Reasoning text pieces (stream mode) and, last, the `LlmDiagnosis`."""
     started = time.perf_counter()
@@ -285,13 +293,13 @@ def _fallback(response: DiagnosisResponse, outcome: _Outcome, started: float, to
     return LlmDiagnosis(retrieval=response, llm=report, ranking=ranking)
 
 
-def _universe(service: "DiagnosisService") -> Collection[str]:
+def _universe(service: DiagnosisService) -> Collection[str]:
     engine = getattr(service, "engine", None)
     index = getattr(engine, "index", None)
     return getattr(index, "disease_ids", ())
 
 
-def _ground(service: "DiagnosisService", response: DiagnosisResponse, settings: Settings, outcome: _Outcome,
+def _ground(service: DiagnosisService, response: DiagnosisResponse, settings: Settings, outcome: _Outcome,
             started: float, top: int | None) -> LlmDiagnosis:
     parsed = outcome.parsed
     assert parsed is not None
@@ -329,11 +337,11 @@ def _ground(service: "DiagnosisService", response: DiagnosisResponse, settings: 
     return LlmDiagnosis(retrieval=response, llm=report, ranking=ranking[: top or None])
 
 
-def _scrub_one(text: str | None, service: "DiagnosisService") -> str | None:
+def _scrub_one(text: str | None, service: DiagnosisService) -> str | None:
     return scrub_ids([text], service.graph)[0] if text else None
 
 
-def _scrub_ungrounded(items: list[UngroundedName], service: "DiagnosisService") -> list[UngroundedName]:
+def _scrub_ungrounded(items: list[UngroundedName], service: DiagnosisService) -> list[UngroundedName]:
     texts = [t for u in items for t in (u.text, u.reason)]
     clean = iter(scrub_ids(texts, service.graph))
     return [u.model_copy(update={"text": next(clean), "reason": next(clean)}) for u in items]

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from raregraph.api.models import DiagnosisResponse
+from raregraph.models import DiagnosisResponse
 
 __all__ = [
     "LlmStatus", "ResolvedBy", "AnswerDiagnosis", "LlmAnswer", "TierEntry", "LlmTiers", "UngroundedName",

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from raregraph.api.models import CandidateOut, DiagnosisResponse
+from raregraph.models import CandidateOut, DiagnosisResponse
 
 __all__ = [
     "Prompt", "build_messages", "fit_prompt", "answer_schema", "structured_output_options", "estimate_tokens",

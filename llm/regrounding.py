@@ -39,7 +39,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from raregraph.api.models import CandidateOut
+from raregraph.models import CandidateOut
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import normalize_label
 from raregraph.llm.models import AnswerDiagnosis, LlmAnswer, RankedDiagnosis, ResolvedBy, TierEntry, UngroundedName

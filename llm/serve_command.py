@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.errors import RaregraphError
 
 __all__ = ["ServeCommandError", "ServeCommand", "serve_command", "exec_serve_command"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from raregraph.api.models import CaseRequest, VariantIn, Zygosity
+from raregraph.models import CaseRequest, VariantIn, Zygosity
 from raregraph.errors import InvalidCaseError, RaregraphError, SourceFormatError
 from raregraph.retrieval.phenopacket_input import case_from_phenopacket, fit_field, read_phenopacket
 from raregraph.retrieval.vcf_input import variants_from_vcf, zygosity_from_gt

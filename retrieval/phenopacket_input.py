@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from raregraph.api.models import CaseRequest, VariantIn, Zygosity
+from raregraph.models import CaseRequest, VariantIn, Zygosity
 from raregraph.errors import InvalidCaseError, SourceFormatError
 
 if TYPE_CHECKING:  # the generated protobuf modules are imported lazily (about 40 modules)

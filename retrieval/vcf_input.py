@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from pydantic import ValidationError
 
-from raregraph.api.models import VariantIn, Zygosity
+from raregraph.models import VariantIn, Zygosity
 from raregraph.errors import InvalidCaseError, SourceFormatError
 from raregraph.retrieval.phenopacket_input import fit_field
 

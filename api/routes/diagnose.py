@@ -13,9 +13,9 @@ from starlette.responses import Response
 from raregraph.api.deps import RuntimeDep, ServiceDep, SettingsDep
 from raregraph.api.errors import describe_error
 from raregraph.api.http_errors import Problem, RateLimitExceeded, problem_for_error
-from raregraph.api.models import CaseRequest, DiagnosisResponse
+from raregraph.models import CaseRequest, DiagnosisResponse
 from raregraph.api.service import DiagnosisService, TermPolicy
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 
 __all__ = ["router", "DiagnoseRequest", "LlmUse", "DiagnoseResult", "BatchRequest", "BatchItem", "BatchResult"]
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from raregraph.api.deps import RuntimeDep, ServiceDep, SettingsDep
-from raregraph.api.models import ExtractionOut, ExtractRequest
+from raregraph.models import ExtractionOut, ExtractRequest
 from raregraph.api.service import DiagnosisService
 
 __all__ = ["router"]

@@ -29,9 +29,9 @@ def main() -> None:
 
     t0 = time.perf_counter()
     from pydantic import ValidationError
-    from raregraph.api.models import CaseRequest
+    from raregraph.models import CaseRequest
     from raregraph.api.service import build_service
-    from raregraph.api.settings import Settings
+    from raregraph.settings import Settings
 
     settings = Settings()
     service = build_service(settings)

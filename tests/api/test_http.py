@@ -18,7 +18,7 @@ from raregraph.api.app import create_app
 from raregraph.api.logging_setup import JsonFormatter
 from raregraph.api.security import RateLimiter
 from raregraph.api.service import DiagnosisService, build_service
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.errors import SnapshotNotFoundError
 from raregraph.etl.snapshot import Snapshot
 from tests.conftest import SHARED_DATA

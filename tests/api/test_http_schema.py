@@ -20,7 +20,7 @@ from schemathesis.checks import (
 
 from raregraph.api.app import create_app
 from raregraph.api.service import DiagnosisService
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.etl.snapshot import Snapshot
 from tests.api.test_http import service_for
 

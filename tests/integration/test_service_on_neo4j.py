@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from raregraph.api.models import CaseRequest, VariantIn
+from raregraph.models import CaseRequest, VariantIn
 from raregraph.api.service import build_service
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.errors import SnapshotNotFoundError
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg import neo4j_server as local_neo4j

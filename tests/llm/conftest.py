@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from raregraph.api.models import CaseRequest, DiagnosisResponse
+from raregraph.models import CaseRequest, DiagnosisResponse
 from raregraph.api.service import DiagnosisService, build_service
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.etl.snapshot import Snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"

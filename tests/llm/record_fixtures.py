@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from raregraph.api.models import CaseRequest, DiagnosisResponse
+from raregraph.models import CaseRequest, DiagnosisResponse
 from raregraph.api.service import DiagnosisService, build_service
 from raregraph.llm.client import ChatDelta, ChatResult, LlmClient
 from raregraph.llm.local_server import local_server
@@ -116,7 +116,7 @@ def _refresh_expected(service: DiagnosisService) -> None:
 
 
 def main() -> None:
-    from raregraph.api.settings import Settings
+    from raregraph.settings import Settings
     from raregraph.etl.snapshot import Snapshot
 
     service = build_service(Settings(embedding_enabled=False))

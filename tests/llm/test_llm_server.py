@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from raregraph.api.cli import app
-from raregraph.api.models import CaseRequest
+from raregraph.models import CaseRequest
 from raregraph.api.service import DiagnosisService
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.graph import KnowledgeGraph

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from raregraph.api.models import DiagnosisResponse
+from raregraph.models import DiagnosisResponse
 from raregraph.llm.prompt import (
     TEMPLATE_OVERHEAD_TOKENS, answer_schema, build_messages, estimate_tokens, fit_prompt, structured_output_options,
 )

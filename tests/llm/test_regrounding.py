@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from raregraph.api.models import DiagnosisResponse
+from raregraph.models import DiagnosisResponse
 from raregraph.api.service import DiagnosisService
 from raregraph.llm.models import LlmAnswer, UngroundedName
 from raregraph.llm.output import parse_answer

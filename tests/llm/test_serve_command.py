@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from raregraph.api.cli import app
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.llm.serve_command import ServeCommandError, serve_command
 
 runner = CliRunner()

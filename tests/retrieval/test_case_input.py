@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from raregraph.api.models import CaseRequest
+from raregraph.models import CaseRequest
 from raregraph.errors import InvalidCaseError, SourceFormatError
 from raregraph.retrieval.case_input import (
     case_from_phenopacket,

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raregraph.api.models import CaseRequest, VariantIn
+from raregraph.models import CaseRequest, VariantIn
 from raregraph.api.service import DiagnosisService, TermPolicy
-from raregraph.api.settings import Settings
+from raregraph.settings import Settings
 from raregraph.errors import InvalidCaseError
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.embedded import EmbeddedGraph

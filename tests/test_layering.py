@@ -1,0 +1,60 @@
+"""DESIGN.md's dependency rule: api → llm → retrieval → kg → etl, nothing imports upward.
+
+The wire models and settings shared by several layers (`raregraph.models`, `raregraph.settings`)
+sit at the package root with `raregraph.errors`, below retrieval and above kg.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Layer of each importable unit; a module may import only units at its own layer or below.
+LAYER = {
+    "errors": 0, "etl": 1, "kg": 2, "cypher": 2, "models": 3, "settings": 3,
+    "retrieval": 4, "llm": 5, "api": 6,
+}
+FOLDERS = {"etl": "etl", "kg": "kg", "retrieval": "retrieval", "llm": "llm", "api": "api",
+           "errors": "raregraph/errors.py", "models": "raregraph/models.py", "settings": "raregraph/settings.py"}
+
+
+def _imported_units(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "raregraph" and len(parts) > 1 and parts[1] in LAYER:
+                found.append((node.lineno, parts[1]))
+    return found
+
+
+def _files(unit: str) -> list[Path]:
+    target = ROOT / FOLDERS[unit]
+    return [target] if target.is_file() else sorted(target.rglob("*.py"))
+
+
+@pytest.mark.parametrize("unit", sorted(FOLDERS))
+def test_no_upward_imports(unit: str) -> None:
+    upward = [
+        f"{path.relative_to(ROOT)}:{line} imports raregraph.{other}"
+        for path in _files(unit)
+        for line, other in _imported_units(path)
+        if LAYER[other] > LAYER[unit]
+    ]
+    assert not upward, "imports against DESIGN.md's layering:\n" + "\n".join(upward)
+
+
+def test_the_rule_catches_an_upward_import(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("from raregraph.api.service import DiagnosisService\nimport raregraph.kg.model\n")
+    assert _imported_units(module) == [(1, "api"), (2, "kg")]
