@@ -9,64 +9,77 @@ from raregraph.models import (
 )
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
-from raregraph.retrieval.evidence import Fact, explain
+from raregraph.retrieval.evidence import CandidateEvidence, Fact, explain
 from raregraph.retrieval.scoring import CaseVector
 
-__all__ = ["candidate_out"]
+__all__ = ["candidates_out"]
 
 
-def candidate_out(
+def candidates_out(
     engine: RankingEngine,
     graph: KnowledgeGraph,
-    rank: int,
-    item: Ranked,
+    ranked: Sequence[Ranked],
     scored: ScoredCase,
     case: CaseVector,
     variant_genes: Sequence[tuple[int, int, str | None]],
     *,
     with_evidence: bool,
-) -> CandidateOut:
-    """One ranked candidate with names, scores and (optionally) its evidence."""
-    index = engine.index
-    evidence = None
-    if with_evidence:
-        found = explain(index, graph, item.row, case, variant_genes)
-        term_ids = {m.case_term for m in found.matched} | {m.disease_term for m in found.matched}
+) -> list[CandidateOut]:
+    """The ranked candidates, best first, with names, scores and (optionally) their evidence.
+
+    Evidence reads the graph once per kind (annotations, term labels, gene provenance) for all
+    candidates together: on Neo4j each read is a round-trip.
+    """
+    evidence: list[EvidenceOut | None] = [None] * len(ranked)
+    if with_evidence and ranked:
+        found = explain(engine.index, graph, [item.row for item in ranked], case, variant_genes)
+        term_ids = {t for f in found for m in f.matched for t in (m.case_term, m.disease_term)}
         labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
-        gene_source = _gene_provenance(graph, item.disease_id)
-        evidence = EvidenceOut(
-            matched=[
-                TermMatchOut(
-                    case_term=m.case_term, case_label=labels.get(m.case_term, ""), disease_term=m.disease_term,
-                    disease_label=labels.get(m.disease_term, ""), relation=m.relation, via=m.via, ic=m.ic,
-                    frequency=m.frequency, frequency_raw=m.frequency_raw, provenance=_fact(m.provenance),
-                )
-                for m in found.matched
-            ],
-            unmatched=found.unmatched,
-            contradicted=[
-                ContradictionOut(case_term=c.case_term, disease_term=c.disease_term, kind=c.kind,
-                                 frequency=c.frequency, provenance=_fact(c.provenance))
-                for c in found.contradicted
-            ],
-            confirmed_absent=found.confirmed_absent,
-            genes=[
-                GeneEvidenceOut(gene_id=g.gene_id, symbol=g.symbol, variant_indices=list(g.variant_indices),
-                                zygosities=list(g.zygosities), provenance=gene_source.get(g.gene_id))
-                for g in found.genes
-            ],
+        gene_sources = _gene_provenance(graph, [item.disease_id for item in ranked])
+        evidence = [_evidence_out(f, labels, gene_sources.get(item.disease_id, {})) for f, item in zip(found, ranked)]
+    index = engine.index
+    return [
+        CandidateOut(
+            rank=rank, disease_id=item.disease_id, equivalent_ids=list(item.equivalent_ids),
+            name=index.disease_names[item.row], score=round(item.score, 6), probability=round(item.probability, 6),
+            phenotype_score=round(float(scored.phenotype[item.row]), 4),
+            genotype_score=round(float(scored.genotype[item.row]), 4), evidence=found_evidence,
         )
-    return CandidateOut(
-        rank=rank, disease_id=item.disease_id, equivalent_ids=list(item.equivalent_ids),
-        name=index.disease_names[item.row], score=round(item.score, 6), probability=round(item.probability, 6),
-        phenotype_score=round(float(scored.phenotype[item.row]), 4),
-        genotype_score=round(float(scored.genotype[item.row]), 4), evidence=evidence,
+        for rank, (item, found_evidence) in enumerate(zip(ranked, evidence), start=1)
+    ]
+
+
+def _evidence_out(found: CandidateEvidence, labels: dict[str, str], gene_source: dict[str, FactOut]) -> EvidenceOut:
+    return EvidenceOut(
+        matched=[
+            TermMatchOut(
+                case_term=m.case_term, case_label=labels.get(m.case_term, ""), disease_term=m.disease_term,
+                disease_label=labels.get(m.disease_term, ""), relation=m.relation, via=m.via, ic=m.ic,
+                frequency=m.frequency, frequency_raw=m.frequency_raw, provenance=_fact(m.provenance),
+            )
+            for m in found.matched
+        ],
+        unmatched=found.unmatched,
+        contradicted=[
+            ContradictionOut(case_term=c.case_term, disease_term=c.disease_term, kind=c.kind,
+                             frequency=c.frequency, provenance=_fact(c.provenance))
+            for c in found.contradicted
+        ],
+        confirmed_absent=found.confirmed_absent,
+        genes=[
+            GeneEvidenceOut(gene_id=g.gene_id, symbol=g.symbol, variant_indices=list(g.variant_indices),
+                            zygosities=list(g.zygosities), provenance=gene_source.get(g.gene_id))
+            for g in found.genes
+        ],
     )
 
 
-def _gene_provenance(graph: KnowledgeGraph, disease_id: str) -> dict[str, FactOut]:
-    genes = graph.genes_of_diseases([disease_id]).get(disease_id, [])
-    return {g.id: FactOut(source=g.source, release=g.release) for g in genes}
+def _gene_provenance(graph: KnowledgeGraph, disease_ids: list[str]) -> dict[str, dict[str, FactOut]]:
+    """Disease id → gene id → where that gene association comes from."""
+    return {
+        disease_id: {g.id: FactOut(source=g.source, release=g.release) for g in genes}
+        for disease_id, genes in graph.genes_of_diseases(disease_ids).items()
+    }
 
 
 def _fact(fact: Fact | None) -> FactOut | None:

@@ -9,7 +9,7 @@ from typing import Literal
 
 import polars as pl
 
-from raregraph.api.evidence_out import candidate_out
+from raregraph.api.evidence_out import candidates_out
 from raregraph.models import (
     CaseRequest, CaseUnderstood, DiagnosisResponse, ExtractionOut, LinkedMentionOut, MentionOut, RankingEntry,
     RankingLine, TermOut, VariantUnderstood,
@@ -237,10 +237,7 @@ class DiagnosisService:
         vector, hits, placed = self.vectors(case)
         scored = self.engine.score(vector, hits)
         ranked = self.engine.rank(scored, top=top)
-        candidates = [
-            candidate_out(self.engine, self.graph, rank, item, scored, vector, placed, with_evidence=evidence)
-            for rank, item in enumerate(ranked, start=1)
-        ]
+        candidates = candidates_out(self.engine, self.graph, ranked, scored, vector, placed, with_evidence=evidence)
         return DiagnosisResponse(
             snapshot_id=self.snapshot_id, method=METHOD,
             case=CaseUnderstood(present=list(case.present), excluded=list(case.excluded), variants=list(case.variants),

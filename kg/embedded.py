@@ -521,13 +521,14 @@ class _SortedRows:
 
     def rows(self, ids: Sequence[str]) -> pl.DataFrame:
         """Rows whose key is in `ids`, in id order (unknown ids contribute nothing)."""
-        parts = []
-        for key in sorted(set(ids)):
-            lo = int(np.searchsorted(self._keys, key, side="left"))
-            hi = int(np.searchsorted(self._keys, key, side="right"))
-            if hi > lo:
-                parts.append(self._frame.slice(lo, hi - lo))
-        return pl.concat(parts) if parts else self._frame.clear()
+        keys = np.array(sorted(set(ids)), dtype=object)
+        lo = np.searchsorted(self._keys, keys, side="left")
+        hi = np.searchsorted(self._keys, keys, side="right")
+        if not (hi > lo).any():
+            return self._frame.clear()
+        # One gather of all the keys' row ranges: a slice + concat per key cost ~50 µs each.
+        positions = np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist()) if b > a])
+        return self._frame[positions]
 
 
 def _follow_replacements(term_id: str, records: Mapping[str, Term]) -> HpoId | None:
@@ -544,18 +545,23 @@ def _follow_replacements(term_id: str, records: Mapping[str, Term]) -> HpoId | N
     return None
 
 
+_ANNOTATION_FIELDS = ("disease_id", "term_id", "negated", "frequency", "frequency_raw", "aspect", "onset", "evidence",
+                      "references", "source", "release")
+
+
 def _annotations(rows: pl.DataFrame) -> list[Annotation]:
-    columns = set(rows.columns)
-    out = []
-    for row in rows.iter_rows(named=True):
-        out.append(Annotation(
-            disease_id=DiseaseId(row["disease_id"]), term_id=HpoId(row["term_id"]),
-            negated=bool(row.get("negated") or False), frequency=row.get("frequency"),
-            frequency_raw=row.get("frequency_raw"), aspect=row.get("aspect") or "P",
-            onset=row.get("onset") if "onset" in columns else None, evidence=row.get("evidence"),
-            references=tuple(row.get("references") or ()), source=row.get("source"), release=row.get("release"),
-        ))
-    return out
+    # Column lists zipped positionally: a dict per row (iter_rows(named=True)) dominated evidence look-ups.
+    n = rows.height
+    columns = [rows[name].to_list() if name in rows.columns else [None] * n for name in _ANNOTATION_FIELDS]
+    return [
+        Annotation(
+            disease_id=DiseaseId(disease_id), term_id=HpoId(term_id), negated=bool(negated), frequency=frequency,
+            frequency_raw=frequency_raw, aspect=aspect or "P", onset=onset, evidence=evidence,
+            references=tuple(references or ()), source=source, release=release,
+        )
+        for (disease_id, term_id, negated, frequency, frequency_raw, aspect, onset, evidence, references, source,
+             release) in zip(*columns)
+    ]
 
 
 def _group(items: Iterable[Annotation], key: Any) -> dict[str, list[Annotation]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,27 +77,74 @@ class CandidateEvidence:
 def explain(
     index: RankingIndex,
     graph: KnowledgeGraph,
-    row: int,
+    rows: Sequence[int],
     case: CaseVector,
     variant_genes: Sequence[tuple[int, int, str | None]] = (),
+) -> list[CandidateEvidence]:
+    """Evidence for each universe disease row in `rows`; variant_genes holds (variant index, gene row, zygosity).
+
+    One graph read for all the rows' annotations; the case's term ancestries are computed once.
+    """
+    disease_ids = [index.disease_ids[row] for row in rows]
+    annotations = graph.disease_phenotypes(disease_ids)
+    case_terms = _CaseTerms(
+        present={q: set(_ancestors(index, q).tolist()) for q in case.present},
+        excluded={e: set(_ancestors(index, e).tolist()) for e in case.excluded},
+    )
+    return [
+        _explain_row(index, row, annotations.get(disease_id, []), case, case_terms, variant_genes)
+        for row, disease_id in zip(rows, disease_ids)
+    ]
+
+
+@dataclass(frozen=True)
+class _CaseTerms:
+    """Ancestor sets (inclusive) of the case's present and excluded terms, by term position."""
+
+    present: dict[int, set[int]]
+    excluded: dict[int, set[int]]
+
+
+class _DiseaseTerms:
+    """One disease's annotated terms, with which of its direct terms lie below a given term."""
+
+    def __init__(self, index: RankingIndex, row: int) -> None:
+        self.direct: dict[int, float] = _row_terms(index.direct, row)
+        self.propagated: dict[int, float] = _row_terms(index.freq, row)
+        self.negated: set[int] = set(_row_terms(index.negated, row))
+        # (direct term, one of its ancestors) pairs, flat: "direct terms below a" is one mask.
+        direct = np.fromiter(self.direct, dtype=np.int64, count=len(self.direct))
+        starts, ends = index.closure.indptr[direct], index.closure.indptr[direct + 1]
+        lengths = ends - starts
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        self._owner = np.repeat(direct, lengths)
+        self._ancestor = index.closure.indices[offsets]
+
+    def direct_below(self, term: int) -> np.ndarray:
+        """Direct terms of the disease that are `term` or more specific forms of it."""
+        return self._owner[self._ancestor == term]
+
+
+def _explain_row(
+    index: RankingIndex,
+    row: int,
+    annotations: list[Annotation],
+    case: CaseVector,
+    case_terms: _CaseTerms,
+    variant_genes: Sequence[tuple[int, int, str | None]],
 ) -> CandidateEvidence:
-    """Evidence for universe disease `row`; variant_genes holds (variant index, gene row, zygosity)."""
-    disease_id = index.disease_ids[row]
-    annotations = graph.disease_phenotypes([disease_id]).get(disease_id, [])
     by_term: dict[str, Annotation] = {}
     for a in annotations:
         if a.aspect == "P":
             by_term.setdefault(a.term_id + ("!" if a.negated else ""), a)
 
-    direct = _row_terms(index.direct, row)
-    propagated = _row_terms(index.freq, row)
-    negated = set(_row_terms(index.negated, row))
+    disease = _DiseaseTerms(index, row)
     ids, ic = index.term_ids, index.ic
     evidence = CandidateEvidence()
 
     for q in case.present:
-        ancestors = set(_row_terms(index.closure, q))
-        match = _best_match(q, ancestors, direct, propagated, index)
+        ancestors = case_terms.present[q]
+        match = _best_match(q, ancestors, disease, ic)
         if match is None:
             evidence.unmatched.append(ids[q])
         else:
@@ -106,20 +153,19 @@ def explain(
             evidence.matched.append(TermMatch(
                 case_term=ids[q], disease_term=ids[disease_term], relation=relation,
                 via=ids[via] if via is not None else None, ic=round(float(ic[credited]), 4),
-                frequency=note.frequency if note else _freq(index, row, disease_term),
+                frequency=note.frequency if note else _freq(disease, disease_term),
                 frequency_raw=note.frequency_raw if note else None,
                 provenance=_fact(note),
             ))
-        for n in sorted(ancestors & negated):
+        for n in sorted(ancestors & disease.negated):
             evidence.contradicted.append(Contradiction(ids[q], ids[n], "present_but_negated", None, _fact(by_term.get(ids[n] + "!"))))
 
     for e in case.excluded:
-        ancestors = set(_row_terms(index.closure, e))
-        if ancestors & negated:
+        if case_terms.excluded[e] & disease.negated:
             evidence.confirmed_absent.append(ids[e])
-        elif e in propagated:
+        elif e in disease.propagated:
             evidence.contradicted.append(Contradiction(
-                ids[e], ids[e], "excluded_but_annotated", _freq(index, row, e), _fact(by_term.get(ids[e])),
+                ids[e], ids[e], "excluded_but_annotated", _freq(disease, e), _fact(by_term.get(ids[e])),
             ))
 
     gene_rows = set(_row_terms(index.disease_genes, row))
@@ -144,28 +190,30 @@ def _row_terms(csr: sp.csr_matrix, row: int) -> Any:
     return dict(zip(cols.tolist(), csr.data[start:end].tolist()))
 
 
-def _best_match(
-    q: int, ancestors: set[int], direct: dict[int, float], propagated: dict[int, float], index: RankingIndex
-) -> tuple[str, int, int | None, int] | None:
+def _most_informative(terms: Iterable[int], ic: np.ndarray) -> int:
+    """Highest IC, ties to the lowest position (deterministic)."""
+    return max(terms, key=lambda t: (ic[t], -t))
+
+
+def _best_match(q: int, ancestors: set[int], disease: _DiseaseTerms, ic: np.ndarray) -> tuple[str, int, int | None, int] | None:
     """(relation, credited term, common ancestor, disease term) of the most informative link, or None."""
-    ic = index.ic
-    if q in direct:
+    if q in disease.direct:
         return "exact", q, None, q
     candidates: list[tuple[float, str, int, int | None, int]] = []
-    general = [a for a in ancestors & direct.keys()]
+    general = ancestors & disease.direct.keys()
     if general:
-        a = max(general, key=lambda t: (ic[t], -t))
+        a = _most_informative(general, ic)
         candidates.append((ic[a], "more_specific", a, None, a))
-    if q in propagated:
-        below = [t for t in direct if q in _ancestors(index, t)]
-        t = max(below, key=lambda x: (ic[x], -x)) if below else q
+    if q in disease.propagated:
+        below = disease.direct_below(q)
+        t = _most_informative(below.tolist(), ic) if below.size else q
         candidates.append((ic[q], "less_specific", q, None, t))
     if not candidates:
-        shared = [a for a in ancestors & propagated.keys() if ic[a] > 0]
+        shared = [a for a in ancestors & disease.propagated.keys() if ic[a] > 0]
         if shared:
-            a = max(shared, key=lambda t: (ic[t], -t))
-            below = [t for t in direct if a in _ancestors(index, t)]
-            t = max(below, key=lambda x: (ic[x], -x)) if below else a
+            a = _most_informative(shared, ic)
+            below = disease.direct_below(a)
+            t = _most_informative(below.tolist(), ic) if below.size else a
             candidates.append((ic[a], "related", a, a, t))
     if not candidates:
         return None
@@ -177,8 +225,8 @@ def _ancestors(index: RankingIndex, t: int) -> np.ndarray:
     return index.closure.indices[index.closure.indptr[t]:index.closure.indptr[t + 1]]
 
 
-def _freq(index: RankingIndex, row: int, term: int) -> float | None:
-    value = float(index.freq[row, term])
+def _freq(disease: _DiseaseTerms, term: int) -> float | None:
+    value = disease.propagated.get(term, 0.0)
     return round(value, 4) if value > 0 else None
 
 
