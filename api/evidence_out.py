@@ -23,20 +23,22 @@ def candidates_out(
     case: CaseVector,
     variant_genes: Sequence[tuple[int, int, str | None]],
     *,
-    with_evidence: bool,
+    explained: int,
 ) -> list[CandidateOut]:
-    """The ranked candidates, best first, with names, scores and (optionally) their evidence.
+    """The ranked candidates, best first, with names, scores and, for the first `explained`, their evidence.
 
     Evidence reads the graph once per kind (annotations, term labels, gene provenance) for all
     candidates together: on Neo4j each read is a round-trip.
     """
     evidence: list[EvidenceOut | None] = [None] * len(ranked)
-    if with_evidence and ranked:
-        found = explain(engine.index, graph, [item.row for item in ranked], case, variant_genes)
+    shown = ranked[:explained]
+    if shown:
+        found = explain(engine.index, graph, [item.row for item in shown], case, variant_genes)
         term_ids = {t for f in found for m in f.matched for t in (m.case_term, m.disease_term)}
         labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
-        gene_sources = _gene_provenance(graph, [item.disease_id for item in ranked])
-        evidence = [_evidence_out(f, labels, gene_sources.get(item.disease_id, {})) for f, item in zip(found, ranked)]
+        gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
+        evidence[: len(shown)] = [_evidence_out(f, labels, gene_sources.get(item.disease_id, {}))
+                                  for f, item in zip(found, shown)]
     index = engine.index
     return [
         CandidateOut(

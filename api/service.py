@@ -230,14 +230,19 @@ class DiagnosisService:
     # --- ranking -------------------------------------------------------------------------------
 
     def diagnose(
-        self, request: CaseRequest, *, top: int = 10, policy: TermPolicy = STRICT, evidence: bool = True
+        self, request: CaseRequest, *, top: int = 10, policy: TermPolicy = STRICT, evidence: bool = True,
+        evidence_top: int | None = None,
     ) -> DiagnosisResponse:
-        """A ranked differential for one case, best first, each candidate with its evidence."""
+        """A ranked differential for one case, best first, each candidate with its evidence.
+
+        `evidence_top` limits evidence to the first candidates (all `top` when None).
+        """
         case = self.resolve(request, policy)
         vector, hits, placed = self.vectors(case)
         scored = self.engine.score(vector, hits)
         ranked = self.engine.rank(scored, top=top)
-        candidates = candidates_out(self.engine, self.graph, ranked, scored, vector, placed, with_evidence=evidence)
+        explained = (top if evidence_top is None else evidence_top) if evidence else 0
+        candidates = candidates_out(self.engine, self.graph, ranked, scored, vector, placed, explained=explained)
         return DiagnosisResponse(
             snapshot_id=self.snapshot_id, method=METHOD,
             case=CaseUnderstood(present=list(case.present), excluded=list(case.excluded), variants=list(case.variants),

@@ -244,8 +244,11 @@ class EmbeddedGraph:
     def diseases_for_terms(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
         return _group(_annotations(self._phenotypes_by_term.rows(ids)), key=lambda a: a.term_id)
 
-    def disease_phenotypes(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
-        return _group(_annotations(self._phenotypes_by_disease.rows(ids)), key=lambda a: a.disease_id)
+    def disease_phenotypes(self, ids: Sequence[str], terms: Sequence[str] | None = None) -> dict[str, list[Annotation]]:
+        rows = self._phenotypes_by_disease.rows(ids)
+        if terms is not None:
+            rows = rows.filter(pl.col("term_id").is_in([t for t in terms if isinstance(t, str)]))
+        return _group(_annotations(rows), key=lambda a: a.disease_id)
 
     def disease_inheritance(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
         return _group(_annotations(self._inheritance_by_disease.rows(ids)), key=lambda a: a.disease_id)

@@ -65,8 +65,8 @@ class KnowledgeGraph(Protocol):
         """Direct disease annotations (present and NOT) of each term, sorted by disease id."""
         ...
 
-    def disease_phenotypes(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
-        """Phenotype annotations (present and NOT) of each disease, sorted by term id."""
+    def disease_phenotypes(self, ids: Sequence[str], terms: Sequence[str] | None = None) -> dict[str, list[Annotation]]:
+        """Phenotype annotations (present and NOT) of each disease, sorted by term id; only `terms` when given."""
         ...
 
     def disease_inheritance(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:

@@ -213,15 +213,15 @@ class Neo4jGraph:
     def diseases_for_terms(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
         return self._annotations("annotations_by_term", ids)
 
-    def disease_phenotypes(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
-        return self._annotations("annotations_by_disease", ids)
+    def disease_phenotypes(self, ids: Sequence[str], terms: Sequence[str] | None = None) -> dict[str, list[Annotation]]:
+        return self._annotations("annotations_by_disease", ids, terms=None if terms is None else _keys(terms))
 
     def disease_inheritance(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
         return self._annotations("inheritance_by_disease", ids)
 
-    def _annotations(self, name: str, ids: Sequence[str]) -> dict[str, list[Annotation]]:
+    def _annotations(self, name: str, ids: Sequence[str], **params: Any) -> dict[str, list[Annotation]]:
         keys = _keys(ids)
-        rows = self._per_key(name, keys, ids=keys)
+        rows = self._per_key(name, keys, ids=keys, **params)
         return {row["key"]: [_annotation(a) for a in row["annotations"]] for row in rows if row["annotations"]}
 
     def genes(self, keys: Sequence[str]) -> dict[str, Gene]:

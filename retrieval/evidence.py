@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -83,18 +83,37 @@ def explain(
 ) -> list[CandidateEvidence]:
     """Evidence for each universe disease row in `rows`; variant_genes holds (variant index, gene row, zygosity).
 
-    One graph read for all the rows' annotations; the case's term ancestries are computed once.
+    The matching runs on the index; then one graph read fetches the annotations of just the
+    disease terms the evidence cites, for their frequency wording and provenance.
     """
-    disease_ids = [index.disease_ids[row] for row in rows]
-    annotations = graph.disease_phenotypes(disease_ids)
     case_terms = _CaseTerms(
         present={q: set(_ancestors(index, q).tolist()) for q in case.present},
         excluded={e: set(_ancestors(index, e).tolist()) for e in case.excluded},
     )
-    return [
-        _explain_row(index, row, annotations.get(disease_id, []), case, case_terms, variant_genes)
-        for row, disease_id in zip(rows, disease_ids)
+    found = [_explain_row(index, row, case, case_terms, variant_genes) for row in rows]
+    disease_ids = [index.disease_ids[row] for row in rows]
+    cited = sorted({m.disease_term for f in found for m in f.matched} | {c.disease_term for f in found for c in f.contradicted})
+    annotations = graph.disease_phenotypes(disease_ids, terms=cited) if cited else {}
+    return [_with_provenance(f, annotations.get(d, [])) for f, d in zip(found, disease_ids)]
+
+
+def _with_provenance(evidence: CandidateEvidence, annotations: list[Annotation]) -> CandidateEvidence:
+    """The cited annotations' frequency wording and source attached (the first annotation of a term counts)."""
+    by_term: dict[tuple[str, bool], Annotation] = {}
+    for a in annotations:
+        if a.aspect == "P":
+            by_term.setdefault((a.term_id, a.negated), a)
+    matched = []
+    for m in evidence.matched:
+        note = by_term.get((m.disease_term, False))
+        if note is not None:
+            m = replace(m, frequency=note.frequency, frequency_raw=note.frequency_raw, provenance=_fact(note))
+        matched.append(m)
+    contradicted = [
+        replace(c, provenance=_fact(by_term.get((c.disease_term, c.kind == "present_but_negated"))))
+        for c in evidence.contradicted
     ]
+    return replace(evidence, matched=matched, contradicted=contradicted)
 
 
 @dataclass(frozen=True)
@@ -128,16 +147,11 @@ class _DiseaseTerms:
 def _explain_row(
     index: RankingIndex,
     row: int,
-    annotations: list[Annotation],
     case: CaseVector,
     case_terms: _CaseTerms,
     variant_genes: Sequence[tuple[int, int, str | None]],
 ) -> CandidateEvidence:
-    by_term: dict[str, Annotation] = {}
-    for a in annotations:
-        if a.aspect == "P":
-            by_term.setdefault(a.term_id + ("!" if a.negated else ""), a)
-
+    """The evidence the index alone gives (frequencies as propagated; provenance attached later)."""
     disease = _DiseaseTerms(index, row)
     ids, ic = index.term_ids, index.ic
     evidence = CandidateEvidence()
@@ -149,24 +163,19 @@ def _explain_row(
             evidence.unmatched.append(ids[q])
         else:
             relation, credited, via, disease_term = match
-            note = by_term.get(ids[disease_term])
             evidence.matched.append(TermMatch(
                 case_term=ids[q], disease_term=ids[disease_term], relation=relation,
                 via=ids[via] if via is not None else None, ic=round(float(ic[credited]), 4),
-                frequency=note.frequency if note else _freq(disease, disease_term),
-                frequency_raw=note.frequency_raw if note else None,
-                provenance=_fact(note),
+                frequency=_freq(disease, disease_term), frequency_raw=None, provenance=None,
             ))
         for n in sorted(ancestors & disease.negated):
-            evidence.contradicted.append(Contradiction(ids[q], ids[n], "present_but_negated", None, _fact(by_term.get(ids[n] + "!"))))
+            evidence.contradicted.append(Contradiction(ids[q], ids[n], "present_but_negated", None, None))
 
     for e in case.excluded:
         if case_terms.excluded[e] & disease.negated:
             evidence.confirmed_absent.append(ids[e])
         elif e in disease.propagated:
-            evidence.contradicted.append(Contradiction(
-                ids[e], ids[e], "excluded_but_annotated", _freq(disease, e), _fact(by_term.get(ids[e])),
-            ))
+            evidence.contradicted.append(Contradiction(ids[e], ids[e], "excluded_but_annotated", _freq(disease, e), None))
 
     gene_rows = set(_row_terms(index.disease_genes, row))
     grouped: dict[int, list[tuple[int, str | None]]] = {}

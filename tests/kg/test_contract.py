@@ -82,6 +82,9 @@ OPERATIONS: dict[str, Callable[[KnowledgeGraph, dict[str, list[str]]], Any]] = {
     "diseases": lambda g, s: g.diseases(s["diseases"]),
     "diseases_for_terms": lambda g, s: _canonical(g.diseases_for_terms(s["terms"][:60])),
     "disease_phenotypes": lambda g, s: _canonical(g.disease_phenotypes(s["diseases"])),
+    "disease_phenotypes_of_terms": lambda g, s: _canonical(
+        g.disease_phenotypes(s["diseases"], terms=s["terms"][:80] + ["HP:9999999"])
+    ),
     "disease_inheritance": lambda g, s: _canonical(g.disease_inheritance(s["diseases"])),
     "genes": lambda g, s: g.genes(s["genes"]),
     "genes_of_diseases": lambda g, s: g.genes_of_diseases(s["diseases"]),
@@ -127,6 +130,9 @@ def test_marfan_phenotypes_genes_and_inheritance(graph: KnowledgeGraph) -> None:
     assert graph.diseases(["OMIM:154700"])["OMIM:154700"].name == "Marfan syndrome"
     arachno = next(a for a in graph.disease_phenotypes(["OMIM:154700"])["OMIM:154700"] if a.term_id == "HP:0001166")
     assert arachno.frequency is not None and 0.6 < arachno.frequency < 0.65 and arachno.source and arachno.release
+    only = graph.disease_phenotypes(["OMIM:154700", "OMIM:0"], terms=["HP:0001166", "HP:0001250"])
+    assert list(only) == ["OMIM:154700"] and [a.term_id for a in only["OMIM:154700"]] == ["HP:0001166"]
+    assert graph.disease_phenotypes(["OMIM:154700"], terms=[]) == {}
     assert [g.symbol for g in graph.genes_of_diseases(["OMIM:154700"])["OMIM:154700"]] == ["FBN1"]
     assert "OMIM:154700" in {d.id for d in graph.diseases_of_genes(["fbn1"])["fbn1"]}
     assert "HP:0000006" in {a.term_id for a in graph.disease_inheritance(["OMIM:154700"])["OMIM:154700"]}
