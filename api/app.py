@@ -3,6 +3,7 @@
 Middleware, outermost first: request id + access log + last-resort 500 (`logging_setup`), API key
 and rate limit, body size (`security`), then FastAPI's routing. The service is built once in a
 background thread when the app starts (see `deps.Runtime`); `/readyz` answers 200 once it is.
+With an LLM endpoint configured, the lifespan also holds the app's one `LlmClient`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from raregraph.api.logging_setup import RequestContextMiddleware, configure_logg
 from raregraph.api.routes import diagnose, lookup, meta, phenotypes
 from raregraph.api.security import API_KEY_HEADER, OPEN_PATHS, BodyLimitMiddleware, KeyAndRateMiddleware, RateLimiter
 from raregraph.api.service import DiagnosisService, build_service
+from raregraph.llm.client import LlmClient
+from raregraph.llm.diagnose import llm_enabled
 from raregraph.settings import Settings
 
 __all__ = ["create_app", "app_from_env"]
@@ -40,7 +43,16 @@ _NOT_FOUND = {404: {**_PROBLEM, "description": "No such id in the snapshot (with
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runtime.start()  # builds the service in a background thread; /readyz waits for it
-    yield
+    # One LLM client per app, made inside the serving event loop: it holds the connection pool and
+    # the concurrency limit (RAREGRAPH_LLM_CONCURRENCY) that every request shares.
+    settings: Settings = app.state.settings
+    app.state.llm_client = LlmClient.from_settings(settings) if llm_enabled(settings) else None
+    try:
+        yield
+    finally:
+        if app.state.llm_client is not None:
+            await app.state.llm_client.aclose()
+            app.state.llm_client = None
 
 
 def create_app(settings: Settings | None = None, service: DiagnosisService | None = None, *,
@@ -56,6 +68,7 @@ def create_app(settings: Settings | None = None, service: DiagnosisService | Non
     )
     app.state.settings = settings
     app.state.runtime = Runtime(settings, service, build)
+    app.state.llm_client = None  # made in the lifespan when an LLM endpoint is configured
     app.state.rate_limiter = RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
     install_error_handlers(app)
     app.include_router(meta.router, responses={k: v for k, v in _COMMON_ERRORS.items() if k in (401, 429, 500, 503)})
@@ -86,8 +99,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             responses = operation.get("responses", {})
             for status, response in responses.items():
                 content = response.get("content", {})
-                if status[0] in "45" and "application/json" in content:
-                    response["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
+                if status[0] in "45" and content:
+                    # FastAPI files an error model under the route's own media type (text/event-stream
+                    # for the stream); every error body is a problem document whatever the route.
+                    body = content.get("application/json") or next(iter(content.values()))
+                    response["content"] = {PROBLEM_MEDIA_TYPE: body}
+                for media in content.values():
+                    if "itemSchema" in media:  # an event stream: one schema per event, as FastAPI's own SSE routes
+                        media.pop("schema", None)
             if path in OPEN_PATHS:
                 for status in ("401", "429"):
                     responses.pop(status, None)

@@ -21,10 +21,14 @@ from fastapi import Depends, Request
 
 from raregraph.api.errors import describe_error
 from raregraph.api.service import DiagnosisService, build_service
+from raregraph.llm.client import LlmClient
 from raregraph.settings import Settings
 from raregraph.errors import GraphUnavailableError
 
-__all__ = ["Runtime", "get_runtime", "get_service", "get_settings", "RuntimeDep", "ServiceDep", "SettingsDep"]
+__all__ = [
+    "Runtime", "get_runtime", "get_service", "get_settings", "get_llm_client", "RuntimeDep", "ServiceDep",
+    "SettingsDep", "LlmClientDep",
+]
 
 T = TypeVar("T")
 log = logging.getLogger("raregraph.api")
@@ -140,6 +144,16 @@ async def get_service(request: Request) -> DiagnosisService:
     return runtime.require()
 
 
+async def get_llm_client(request: Request) -> LlmClient | None:
+    """The app's one LLM client (made in the lifespan when an endpoint is configured), else None.
+
+    None with an endpoint configured (an app used without its lifespan) still works: the LLM
+    step then opens and closes a client of its own per request.
+    """
+    return getattr(request.app.state, "llm_client", None)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ServiceDep = Annotated[DiagnosisService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LlmClientDep = Annotated[LlmClient | None, Depends(get_llm_client)]

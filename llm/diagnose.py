@@ -6,7 +6,8 @@ Entry points (the API's `llm=on` path and the CLI's `--llm` call these):
 - `diagnose_with_llm(service, request, settings, top=, policy=)` — retrieval (in a worker thread)
   then the LLM step; `diagnose_with_llm_sync` runs it from synchronous code (the CLI).
 - `stream_llm_events(...)` / `stream_reasoning(...)` — the same, streaming: the retrieval response
-  first, the model's reasoning as it is written, then the final `LlmDiagnosis` (server-sent events).
+  first, the model's reasoning as it is written, then the final `LlmDiagnosis` (server-sent events);
+  `stream_llm_step(service, response, settings)` streams the step on a retrieval response already made.
 
 Whatever goes wrong on the LLM side — no endpoint, connection refused, HTTP error, timeout,
 malformed or empty answer, nothing grounded — the client gets the retrieval ranking and
@@ -48,7 +49,7 @@ class DiagnosisService(Protocol):
         ...
 
 __all__ = [
-    "llm_rerank", "diagnose_with_llm", "diagnose_with_llm_sync", "stream_llm_events", "stream_reasoning",
+    "llm_rerank", "diagnose_with_llm", "diagnose_with_llm_sync", "stream_llm_events", "stream_llm_step", "stream_reasoning",
     "llm_enabled",
 ]
 
@@ -112,13 +113,22 @@ async def stream_llm_events(service: DiagnosisService, request: CaseRequest, set
     """
     response, retrieval_ms = await _retrieve(service, request, settings, top, policy)
     yield LlmStreamEvent(event="retrieval", data=response.model_dump_json())
+    async for event in stream_llm_step(service, response, settings, client=client, top=top):
+        if event.event == "result":
+            final = LlmDiagnosis.model_validate_json(event.data).model_copy(update={"retrieval_ms": retrieval_ms})
+            event = LlmStreamEvent(event="result", data=final.model_dump_json())
+        yield event
+
+
+async def stream_llm_step(service: DiagnosisService, response: DiagnosisResponse, settings: Settings, *,
+                          client: LlmClient | None = None, top: int | None = None) -> AsyncIterator[LlmStreamEvent]:
+    """The LLM step on a retrieval response already made, streaming: `reasoning` events, then `result`."""
     async for item in _steps(service, response, settings, client, stream=True, top=top):
         if isinstance(item, str):
             if item:
                 yield LlmStreamEvent(event="reasoning", data=json.dumps({"text": item}))
         else:
-            final = item.model_copy(update={"retrieval_ms": retrieval_ms})
-            yield LlmStreamEvent(event="result", data=final.model_dump_json())
+            yield LlmStreamEvent(event="result", data=item.model_dump_json())
 
 
 async def stream_reasoning(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
@@ -171,7 +181,8 @@ async def _steps(service: DiagnosisService, response: DiagnosisResponse, setting
     if outcome.status != "ok" or outcome.parsed is None:
         yield _fallback(response, outcome, started, top)
         return
-    yield _ground(service, response, settings, outcome, started, top)
+    # Grounding reads the graph (a network round-trip per look-up on Neo4j): off the event loop.
+    yield await asyncio.to_thread(_ground, service, response, settings, outcome, started, top)
 
 
 async def _call_model(client: LlmClient, response: DiagnosisResponse, settings: Settings, outcome: _Outcome, *,

@@ -133,7 +133,9 @@ def test_diagnose_returns_grounded_candidates_with_evidence(client: TestClient, 
     assert len(doc["candidates"]) == 5 and "OMIM:154700" in [c["disease_id"] for c in doc["candidates"]]
     assert doc["candidates"][0]["evidence"]["matched"]
     assert [t["id"] for t in doc["case"]["present"]] == MARFAN
-    assert doc["llm"] == {"requested": "auto", "status": "off", "detail": "no LLM endpoint configured (RAREGRAPH_LLM_BASE_URL)"}
+    assert doc["llm"]["requested"] == "auto" and doc["llm"]["status"] == "off"
+    assert doc["llm"]["detail"] == "no LLM endpoint configured (RAREGRAPH_LLM_BASE_URL)"
+    assert [r["disease_id"] for r in doc["ranking"]] == [c["disease_id"] for c in doc["candidates"]]
 
 
 def test_diagnose_without_evidence_and_default_top(client: TestClient) -> None:
@@ -447,7 +449,8 @@ def test_openapi_describes_errors_as_problem_json(client: TestClient) -> None:
     assert "404" in schema["paths"]["/v1/genes/{key}"]["get"]["responses"]
     assert "securitySchemes" not in schema.get("components", {})  # no keys configured
     assert set(schema["paths"]) == {
-        "/healthz", "/readyz", "/v1/snapshot", "/v1/diagnose", "/v1/diagnose/batch", "/v1/phenotypes/extract",
+        "/healthz", "/readyz", "/v1/snapshot", "/v1/diagnose", "/v1/diagnose/stream", "/v1/diagnose/batch",
+        "/v1/phenotypes/extract",
         "/v1/terms/{curie}", "/v1/diseases/{curie}", "/v1/genes/{key}", "/v1/search",
     }
 
