@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
@@ -123,6 +123,26 @@ UnknownQuery = Annotated[Literal["error", "drop"], Query(description="Unknown HP
 ObsoleteQuery = Annotated[
     Literal["error", "replace"], Query(description="Obsolete HPO ids: 422 naming the replacement, or use it with a warning")
 ]
+
+
+@dataclass(frozen=True)
+class DiagnoseOptions:
+    """The query options the diagnose routes share; `top` defaults to RAREGRAPH_DEFAULT_TOP."""
+
+    top: int
+    llm: LlmMode
+    evidence: bool
+    policy: TermPolicy
+
+
+def diagnose_options(
+    settings: SettingsDep, top: TopQuery = None, llm: LlmQuery = "auto", evidence: EvidenceQuery = True,
+    unknown: UnknownQuery = "error", obsolete: ObsoleteQuery = "error",
+) -> DiagnoseOptions:
+    return DiagnoseOptions(top or settings.default_top, llm, evidence, TermPolicy(unknown=unknown, obsolete=obsolete))
+
+
+OptionsDep = Annotated[DiagnoseOptions, Depends(diagnose_options)]
 
 
 # --- whether the LLM step runs --------------------------------------------------------------------
@@ -312,12 +332,10 @@ def _answer_json(response: DiagnosisResponse, top: int, evidence: bool, llm: Llm
 )
 async def diagnose(
     body: CaseBody, request: Request, service: ServiceDep, runtime: RuntimeDep, settings: SettingsDep,
-    client: LlmClientDep, top: TopQuery = None, llm: LlmQuery = "auto", evidence: EvidenceQuery = True,
-    unknown: UnknownQuery = "error", obsolete: ObsoleteQuery = "error",
+    client: LlmClientDep, options: OptionsDep,
 ) -> Response:
-    top = top or settings.default_top
+    top, llm, evidence, policy = options.top, options.llm, options.evidence, options.policy
     _check_case(body, request, settings, top, evidence)
-    policy = TermPolicy(unknown=unknown, obsolete=obsolete)
     skipped = llm_skipped(llm, settings)
     if skipped is not None:  # no LLM code runs: llm=off is never slowed by the endpoint
         content = await runtime.run(_diagnose_json, service, body, top, policy, evidence, skipped)
@@ -410,12 +428,10 @@ def _final_event(data: str, response: DiagnosisResponse, top: int, evidence: boo
 )
 async def diagnose_stream(
     body: CaseBody, request: Request, service: ServiceDep, runtime: RuntimeDep, settings: SettingsDep,
-    client: LlmClientDep, top: TopQuery = None, llm: LlmQuery = "auto", evidence: EvidenceQuery = True,
-    unknown: UnknownQuery = "error", obsolete: ObsoleteQuery = "error",
+    client: LlmClientDep, options: OptionsDep,
 ) -> EventStreamResponse:
-    top = top or settings.default_top
+    top, llm, evidence, policy = options.top, options.llm, options.evidence, options.policy
     _check_case(body, request, settings, top, evidence)
-    policy = TermPolicy(unknown=unknown, obsolete=obsolete)
     skipped = llm_skipped(llm, settings)
     budget = _Budget(settings)
     # Retrieval before the response starts: its errors become the usual 4xx problem.
@@ -502,10 +518,9 @@ async def _batch_with_llm(service: DiagnosisService, cases: Sequence[DiagnoseReq
 )
 async def diagnose_batch(
     body: BatchBody, request: Request, service: ServiceDep, runtime: RuntimeDep, settings: SettingsDep,
-    client: LlmClientDep, top: TopQuery = None, llm: LlmQuery = "auto", evidence: EvidenceQuery = True,
-    unknown: UnknownQuery = "error", obsolete: ObsoleteQuery = "error",
+    client: LlmClientDep, options: OptionsDep,
 ) -> Response:
-    top = top or settings.default_top
+    top, llm, evidence, policy = options.top, options.llm, options.evidence, options.policy
     errors = options_errors(top, evidence, settings)
     if len(body.cases) > settings.api_batch_max_cases:
         errors.append({"type": "too_long", "loc": ("body", "cases"), "input": len(body.cases),
@@ -522,7 +537,6 @@ async def diagnose_batch(
                                       f"than the rate limit allows now (RAREGRAPH_API_RATE_LIMIT_PER_MINUTE); "
                                       f"retry in {wait} s")
     _log_case(settings, body)
-    policy = TermPolicy(unknown=unknown, obsolete=obsolete)
     request_id = getattr(request.state, "request_id", None)
     skipped = llm_skipped(llm, settings)
     if skipped is not None:

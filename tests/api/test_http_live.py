@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from raregraph.etl.snapshot import Snapshot
+from tests.api.live import live_server
 
-READY_TIMEOUT_S = 120.0  # a loaded two-core machine opens the snapshot and loads the index in 2-20 s
-RAREGRAPH = Path(sys.executable).parent / "raregraph"
 
 
 @pytest.fixture(scope="module")
@@ -26,31 +20,8 @@ def server(default_snapshot: Snapshot, free_port: Callable[[], int], tmp_path_fa
     log_path = tmp_path_factory.mktemp("serve") / "server.log"
     env = {**os.environ, "RAREGRAPH_SNAPSHOT": str(default_snapshot.path), "RAREGRAPH_EMBEDDING_ENABLED": "false",
            "RAREGRAPH_API_KEYS": json.dumps({"ci": "live-key"})}
-    with log_path.open("w") as log:
-        process = subprocess.Popen([str(RAREGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"raregraph serve exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", headers={"X-API-Key": "live-key"}, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"not ready after {READY_TIMEOUT_S} s:\n{log_path.read_text()}")
-            time.sleep(0.25)
+    with live_server(env, port, log_path, headers={"X-API-Key": "live-key"}) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     assert any(line.get("logger") == "raregraph.api.access" and line.get("path") == "/v1/diagnose" for line in lines)
     assert not any("Tall, long fingers" in json.dumps(line) for line in lines)  # no patient text in the logs

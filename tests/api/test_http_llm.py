@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +30,7 @@ from raregraph.etl.snapshot import Snapshot
 from raregraph.llm.client import LlmClient
 from raregraph.llm.models import LlmDiagnosis
 from tests.api.test_http import PROBLEM, api_settings, service_for
-from tests.api.test_http_live import RAREGRAPH, READY_TIMEOUT_S
+from tests.api.live import live_server
 from tests.llm.conftest import MARFAN, recorded_message
 from tests.llm import test_llm_server as real_server
 from tests.llm.fakes import Script, refused_port, scripted_server
@@ -311,36 +309,6 @@ def test_live_server_streams_events_as_they_happen(default_snapshot: Snapshot, f
     assert arrived[-1][1] - arrived[0][1] >= 1.5  # not buffered until the end
     assert answer.status_code == 200 and answer.json()["llm"]["status"] == "ok"
     assert len(script.requests) == 2
-
-
-@contextmanager
-def live_server(env: dict[str, str], port: int, log_path: Path) -> Iterator[str]:
-    """`raregraph serve` on loopback until ready (as tests/api/test_http_live.py), stopped with SIGINT."""
-    with log_path.open("w") as log:
-        process = subprocess.Popen([str(RAREGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"raregraph serve exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"not ready after {READY_TIMEOUT_S} s:\n{log_path.read_text()}")
-            time.sleep(0.25)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 # --- the real llama.cpp server ------------------------------------------------------------------------
