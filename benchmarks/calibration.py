@@ -53,7 +53,7 @@ def main() -> None:
             vector, hits, _ = service.vectors(case)
             scored = engine.score(vector, hits)
             groups = engine.groups.group_of
-            posterior = engine.group_probabilities(scored.total.astype(np.float64))
+            posterior = engine.group_probabilities(scored.total.astype(np.float64), scored.temperature)
             top = engine.rank(scored, top=1)[0]
             gold_groups = {int(groups[r]) for r in rows}
             confidence.append(top.probability)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -48,9 +47,11 @@ class EquivalenceGroups:
 class ScoredCase:
     """Scores of every universe disease for one case, float32 `(n_diseases,)` each, in nats."""
 
-    phenotype: np.ndarray
-    genotype: np.ndarray
-    total: np.ndarray
+    phenotype: np.ndarray  # summed term evidence (PhenotypeScorer.scores)
+    genotype: np.ndarray  # GenotypeScorer.scores
+    total: np.ndarray  # phenotype_scale x (phenotype - background) + genotype
+    background: np.ndarray | None = None  # what the case's present terms are worth to each disease by chance
+    temperature: float = 1.0  # of the softmax that turns `total` into probabilities
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class RankingEngine:
         self.groups = groups or EquivalenceGroups.singletons(index.disease_ids)
         self.phenotype = PhenotypeScorer(index, params)
         self.genotype = GenotypeScorer(index, params)
+        self.phenotype.background  # noqa: B018 - computed now (~0.5 s, once per index) rather than on the first case
         self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
 
     def gene_rows(self, keys: Sequence[str | None]) -> list[int | None]:
@@ -80,23 +82,30 @@ class RankingEngine:
         return [self.gene_lookup.get(k) or self.gene_lookup.get(k.upper()) if k else None for k in keys]
 
     def score(self, case: CaseVector, variants: Sequence[VariantHit] = ()) -> ScoredCase:
-        """Phenotype and genotype evidence for every disease, combined on one log scale."""
+        """Phenotype and genotype evidence for every disease, combined on one log scale.
+
+        total = phenotype_scale x (phenotype - w x n_present x background) + genotype, w being
+        `background_weight_variants` when the case has variants and `background_weight` otherwise
+        (see ScoringParams and README "How ranking works").
+        """
         n = len(self.index.disease_ids)
+        params = self.params
         phenotype = self.phenotype.scores(case) if case.present or case.excluded else np.zeros(n, np.float32)
         genotype = self.genotype.scores(variants) if variants else np.zeros(n, np.float32)
-        if variants:
-            # A candidate variant in one of the disease's genes is about n_genes / n_case_genes times
-            # likelier under that disease than by chance; the scorer's unit match is scaled to it.
-            genes = {v.gene_row for v in variants}
-            genotype = genotype * (math.log(max(len(self.index.gene_ids), 2) / len(genes)) / self.params.gene_match)
-        total = self.params.phenotype_scale * phenotype + genotype
-        return ScoredCase(phenotype, genotype, total.astype(np.float32))
+        weight = params.background_weight_variants if variants else params.background_weight
+        if case.present and weight:
+            background = (weight * len(case.present)) * self.phenotype.background
+        else:
+            background = np.zeros(n, np.float32)
+        total = params.phenotype_scale * (phenotype - background) + genotype
+        temperature = params.probability_temperature_variants if variants else params.probability_temperature
+        return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature)
 
     def rank(self, scored: ScoredCase, *, top: int) -> list[Ranked]:
         """Top `top` groups, best first (ties by id), with a probability from a softmax over all groups."""
         total = scored.total.astype(np.float64)
         picked = self._top_rows(total, top)
-        probability = self.group_probabilities(total)
+        probability = self.group_probabilities(total, scored.temperature)
         return [
             Ranked(row=r, disease_id=self.index.disease_ids[r], equivalent_ids=self.groups.members[r][1:],
                    score=float(total[r]), probability=float(probability[self.groups.group_of[r]]))
@@ -126,13 +135,13 @@ class RankingEngine:
                 return picked
             want = 2 * want
 
-    def group_probabilities(self, total: np.ndarray) -> np.ndarray:
-        """Posterior over groups under a uniform prior: softmax of each group's best score."""
+    def group_probabilities(self, total: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """Posterior over groups under a uniform prior: softmax of each group's best score / temperature."""
         n_groups = int(self.groups.group_of.max()) + 1 if len(total) else 0
         best = np.full(n_groups, -np.inf)
         np.maximum.at(best, self.groups.group_of, total)
         best -= best.max()
-        weights = np.exp(best)
+        weights = np.exp(best / temperature)
         return weights / weights.sum()
 
     def variant_hits(self, variants: Sequence[Mapping[str, str | None]]) -> tuple[list[VariantHit], list[int]]:

@@ -1,0 +1,226 @@
+"""Refit the ranking model's combination weights (ScoringParams) on the development cases.
+
+How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 3,755 cases):
+
+1. background_weight (cases without variants): grid 0..1.25 on the dev cases outside
+   dev_sample (so dev_sample stays a check set), track P, on both protocols: the standard
+   snapshot and one de-leaked of every dev case's references. Printed as a table; 0.75 had the
+   best MRR on the standard snapshot and within 0.002 of the best de-leaked.
+2. Genotype (gene_scale, gene_bonus, zygosity_mismatch): conditional-logit (softmax over
+   candidate diseases) maximum likelihood on track PV, both protocols pooled, at most
+   --per-disease cases per disease, with the phenotype term fixed at
+   phenotype_scale x (phenotype - background_weight_variants x n_present x background).
+   Candidates: the 300 best by the current model, every disease a case variant hits, 200 random
+   ones and the gold. Also reported: the same fit with diseases held out (5 folds by disease),
+   evaluated on dev_sample over the whole universe.
+
+    .venv/bin/python benchmarks/fit_ranking.py [--cases ../shared/data/eval/dev_cases.jsonl]
+        [--sample ../shared/data/eval/dev_sample.jsonl] [--per-disease 12] [--background-variants 1.0]
+
+3. probability_temperature(_variants): the softmax temperature maximising the gold group's
+   likelihood, per track, on the in-universe dev cases outside dev_sample (standard snapshot);
+   ranking is unchanged by it. `--temperature-only` runs just this step.
+
+Nothing learned is specific to a disease, gene or reference: three global weights, one background
+weight, fitted with disease-grouped folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import zlib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import logsumexp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+EVAL = ROOT.parent / "shared" / "data" / "eval"
+FOLDS = 5
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def snapshot_folder(refs: list[str] | None) -> Path:
+    """`raregraph etl build` (a no-op when it exists), optionally without annotations citing refs."""
+    cmd = [str(Path(sys.executable).with_name("raregraph")), "etl", "build", "--out", str(ROOT / "snapshots")]
+    if refs:
+        listing = ROOT / ".cache" / "benchmarks" / "fit_ranking_refs.txt"
+        listing.parent.mkdir(parents=True, exist_ok=True)
+        listing.write_text("\n".join(refs) + "\n", encoding="utf-8")
+        cmd += ["--exclude-references", str(listing)]
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    folder = Path(out.stdout.strip().splitlines()[-1])
+    return folder if folder.is_absolute() else ROOT / folder
+
+
+def vectors(service: Any, lines: list[dict[str, Any]]) -> dict[str, tuple[Any, list[Any]]]:
+    from raregraph.api.service import LENIENT
+
+    from raregraph.errors import InvalidCaseError
+    from raregraph.models import CaseRequest
+
+    out = {}
+    for line in lines:
+        try:
+            case = service.resolve(CaseRequest.model_validate(line), LENIENT)
+        except InvalidCaseError:  # a case with nothing to rank on is left out
+            continue
+        vector, hits, _ = service.vectors(case)
+        out[line["id"]] = (vector, hits)
+    return out
+
+
+def rank_of(total: np.ndarray, gold_rows: list[int]) -> float:
+    best = max(total[r] for r in gold_rows)
+    first, last = int((total > best).sum()) + 1, int((total >= best).sum())
+    return (first + last) / 2
+
+
+class Protocol:
+    """One snapshot's engine and the resolved dev cases (P and PV inputs)."""
+
+    def __init__(self, folder: Path, cases: Path) -> None:
+        from raregraph.api.service import build_service
+
+        from raregraph.settings import Settings
+
+        self.service = build_service(Settings(snapshot=str(folder)))
+        self.engine = self.service.engine
+        stem = cases.with_suffix("")
+        self.p = vectors(self.service, read_jsonl(Path(f"{stem}_p.jsonl")))
+        self.pv = vectors(self.service, read_jsonl(Path(f"{stem}_pv.jsonl")))
+        position = self.engine.index.disease_position
+        self.gold = {g["id"]: [position[d] for d in g["diagnosis_ids"] if d in position]
+                     for g in read_jsonl(Path(f"{stem}_gold.jsonl"))}
+        self.disease = {g["id"]: g["diagnosis_ids"][0] for g in read_jsonl(Path(f"{stem}_gold.jsonl"))}
+        flags = replace(self.engine.params, gene_scale=0.0, gene_bonus=1.0, zygosity_mismatch=0.5)
+        from raregraph.retrieval.scoring import GenotypeScorer
+
+        self._flags = GenotypeScorer(self.engine.index, flags)  # 1: fitting hit, 0.5: zygosity mismatch
+
+    def features(self, case_id: str) -> np.ndarray:
+        """(n_diseases, 4): phenotype term at fixed weights, hit, mismatch, hit x log(n_genes / n_case_genes)."""
+        engine, (vector, hits) = self.engine, self.pv[case_id]
+        scored = engine.score(vector, hits)
+        flags = self._flags.scores(hits)
+        n_genes = len({h.gene_row for h in hits})
+        log_ratio = np.log(max(len(engine.index.gene_ids), 2) / max(n_genes, 1))
+        pheno = engine.params.phenotype_scale * (scored.phenotype - scored.background)
+        hit = (flags > 0).astype(np.float64)
+        return np.stack([pheno, hit, (flags == 0.5).astype(np.float64), hit * log_ratio], axis=1)
+
+
+def conditional_logit(items: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-3) -> np.ndarray:
+    """Weights of columns 1.. (column 0 is a fixed offset) maximising the softmax likelihood of the gold rows."""
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(w)
+        for x, gold in items:
+            s = x[:, 0] + x[:, 1:] @ w
+            lz, lg = logsumexp(s), logsumexp(s[gold])
+            total += lz - lg
+            grad += np.exp(s - lz) @ x[:, 1:] - np.exp(s[gold] - lg) @ x[gold, 1:]
+        return total / len(items) + l2 * w @ w, grad / len(items) + 2 * l2 * w
+
+    return minimize(loss, np.zeros(items[0][0].shape[1] - 1), jac=True, method="L-BFGS-B").x
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=Path, default=EVAL / "dev_cases.jsonl")
+    parser.add_argument("--sample", type=Path, default=EVAL / "dev_sample.jsonl")
+    parser.add_argument("--per-disease", type=int, default=12)
+    parser.add_argument("--background-variants", type=float, default=1.0)
+    parser.add_argument("--temperature-only", action="store_true", help="only step 3 (standard snapshot)")
+    args = parser.parse_args()
+    from ranking import references_of
+    from raregraph.retrieval.engine import RankingEngine
+
+    cases = read_jsonl(args.cases)
+    sample_ids = {c["id"] for c in read_jsonl(args.sample)}
+    if args.temperature_only:
+        fit_temperatures(Protocol(snapshot_folder(None), args.cases), sample_ids)
+        return
+    protocols = {"standard": Protocol(snapshot_folder(None), args.cases),
+                 "deleaked": Protocol(snapshot_folder(references_of(cases)), args.cases)}
+
+    print("1. background_weight, track P, dev cases outside the sample (MRR):")
+    for name, proto in protocols.items():
+        ids = [i for i in proto.p if i not in sample_ids and proto.gold.get(i)]
+        row = []
+        for weight in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25):
+            engine = RankingEngine(proto.engine.index, replace(proto.engine.params, background_weight=weight))
+            rr = [1 / rank_of(engine.score(proto.p[i][0]).total, proto.gold[i]) for i in ids]
+            row.append(f"{weight}: {np.mean(rr):.3f}")
+        print(f"  {name} ({len(ids)} cases)  " + "  ".join(row))
+
+    print("2. genotype weights, track PV (conditional logit)")
+    rng = random.Random(0)
+    items: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for name, proto in protocols.items():
+        proto.engine = RankingEngine(proto.engine.index, replace(proto.engine.params, background_weight_variants=args.background_variants))
+        by_disease: dict[str, list[str]] = {}
+        for case_id in sorted(proto.pv):
+            if proto.gold.get(case_id):
+                by_disease.setdefault(proto.disease[case_id], []).append(case_id)
+        for disease, ids in sorted(by_disease.items()):
+            rng.shuffle(ids)
+            for case_id in ids[: args.per_disease]:
+                x = proto.features(case_id)
+                current = x[:, 0] + x[:, 1:] @ np.array([proto.engine.params.gene_bonus, -proto.engine.params.zygosity_mismatch,
+                                                         proto.engine.params.gene_scale])
+                gold = proto.gold[case_id]
+                keep = set(np.argsort(-current)[:300].tolist()) | set(np.flatnonzero(x[:, 1]).tolist()) | set(gold)
+                keep |= set(np.random.default_rng(len(items)).choice(len(x), 200, replace=False).tolist())
+                rows = np.array(sorted(keep))
+                items.append((disease, x[rows], np.isin(rows, gold)))
+    weights = conditional_logit([(x, g) for _, x, g in items])
+    print(f"  all folds ({len(items)} case-protocols): gene_bonus={weights[0]:.3f} zygosity_mismatch={-weights[1]:.3f} "
+          f"gene_scale={weights[2]:.3f}")
+    fold_of = lambda disease: zlib.crc32(disease.encode()) % FOLDS
+    held: dict[int, np.ndarray] = {k: conditional_logit([(x, g) for d, x, g in items if fold_of(d) != k]) for k in range(FOLDS)}
+    for name, proto in protocols.items():
+        ids = [i for i in proto.pv if i in sample_ids and proto.gold.get(i)]
+        ranks = np.array([rank_of(proto.features(i) @ np.r_[1.0, held[fold_of(proto.disease[i])]], proto.gold[i]) for i in ids])
+        print(f"  held-out diseases, dev_sample PV {name} ({len(ids)} in universe; ties not collapsed): "
+              f"top-1 {np.mean(ranks <= 1):.3f} top-10 {np.mean(ranks <= 10):.3f} MRR {np.mean(1 / ranks):.3f}")
+    print("  note: 'deleaked' here removes every dev case's references (the benchmark removes dev_sample's only)")
+    fit_temperatures(protocols["standard"], sample_ids)
+
+
+def fit_temperatures(proto: Protocol, sample_ids: set[str]) -> None:
+    """Step 3: the softmax temperature per track, by the gold group's likelihood outside dev_sample."""
+    print("3. probability temperature (standard snapshot; fitted outside dev_sample, checked on it)")
+    engine, groups = proto.engine, proto.engine.groups.group_of
+    n_groups = int(groups.max()) + 1
+    for track, cases in (("P", proto.p), ("PV", proto.pv)):
+        fit, check = [], []
+        for case_id, (vector, hits) in sorted(cases.items()):
+            if not proto.gold.get(case_id):
+                continue
+            best = np.full(n_groups, -np.inf)
+            np.maximum.at(best, groups, engine.score(vector, hits).total.astype(np.float64))
+            item = (best, sorted({int(groups[r]) for r in proto.gold[case_id]}))
+            (check if case_id in sample_ids else fit).append(item)
+
+        def nll(t: float, items: list[tuple[np.ndarray, list[int]]]) -> float:
+            return float(np.mean([logsumexp(b / t) - logsumexp(b[g] / t) for b, g in items]))
+
+        t = minimize_scalar(lambda x: nll(x, fit), bounds=(0.05, 5.0), method="bounded").x
+        print(f"  {track}: temperature {t:.3f} ({len(fit)} cases); dev_sample mean -log p(gold) "
+              f"{nll(1.0, check):.3f} at 1.0 -> {nll(t, check):.3f}")
+
+
+if __name__ == "__main__":
+    main()
