@@ -391,7 +391,7 @@ def _result_event(response: DiagnosisResponse, top: int, evidence: bool, llm: Ll
     return _event("result", _result(response, top, evidence, llm, ranking, retrieval_ms).model_dump_json())
 
 
-async def _events(service: DiagnosisService, body: DiagnoseRequest, response: DiagnosisResponse, retrieval_ms: float,
+async def _events(service: DiagnosisService, response: DiagnosisResponse, retrieval_ms: float,
                   first: str, top: int, evidence: bool, mode: LlmMode, skipped: LlmUse | None, settings: Settings,
                   client: LlmClient | None, budget: _Budget, runtime: Runtime) -> AsyncIterator[str]:
     yield first
@@ -438,7 +438,7 @@ async def diagnose_stream(
     depth = _Depth.plain(top, evidence) if skipped is not None else _Depth.for_llm(top, evidence, settings)
     response, retrieval_ms = await runtime.run(_retrieve, service, body, depth, policy)
     first = await runtime.run(_first_event, response, top, evidence)
-    return EventStreamResponse(_events(service, body, response, retrieval_ms, first, top, evidence, llm, skipped,
+    return EventStreamResponse(_events(service, response, retrieval_ms, first, top, evidence, llm, skipped,
                                        settings, client, budget, runtime))
 
 
