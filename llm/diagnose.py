@@ -39,7 +39,6 @@ from raregraph.llm.prompt import answer_schema, fit_prompt, structured_output_op
 from raregraph.llm.regrounding import FUSION_RULE, DiseaseResolver, fuse, ground_answer, retrieval_ranking, scrub_ids
 
 
-
 class DiagnosisService(Protocol):
     """What the LLM step needs of the retrieval side (api.service.DiagnosisService is one): its graph and ranking."""
 
@@ -113,22 +112,15 @@ async def stream_llm_events(service: DiagnosisService, request: CaseRequest, set
     """
     response, retrieval_ms = await _retrieve(service, request, settings, top, policy)
     yield LlmStreamEvent(event="retrieval", data=response.model_dump_json())
-    async for event in stream_llm_step(service, response, settings, client=client, top=top):
-        if event.event == "result":
-            final = LlmDiagnosis.model_validate_json(event.data).model_copy(update={"retrieval_ms": retrieval_ms})
-            event = LlmStreamEvent(event="result", data=final.model_dump_json())
+    async for event in _step_events(service, response, settings, client, top, retrieval_ms):
         yield event
 
 
 async def stream_llm_step(service: DiagnosisService, response: DiagnosisResponse, settings: Settings, *,
                           client: LlmClient | None = None, top: int | None = None) -> AsyncIterator[LlmStreamEvent]:
     """The LLM step on a retrieval response already made, streaming: `reasoning` events, then `result`."""
-    async for item in _steps(service, response, settings, client, stream=True, top=top):
-        if isinstance(item, str):
-            if item:
-                yield LlmStreamEvent(event="reasoning", data=json.dumps({"text": item}))
-        else:
-            yield LlmStreamEvent(event="result", data=item.model_dump_json())
+    async for event in _step_events(service, response, settings, client, top, None):
+        yield event
 
 
 async def stream_reasoning(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
@@ -143,6 +135,18 @@ async def stream_reasoning(service: DiagnosisService, request: CaseRequest, sett
 
 
 # --- the step ------------------------------------------------------------------------------------
+
+
+async def _step_events(service: DiagnosisService, response: DiagnosisResponse, settings: Settings,
+                       client: LlmClient | None, top: int | None,
+                       retrieval_ms: float | None) -> AsyncIterator[LlmStreamEvent]:
+    async for item in _steps(service, response, settings, client, stream=True, top=top):
+        if isinstance(item, str):
+            if item:
+                yield LlmStreamEvent(event="reasoning", data=json.dumps({"text": item}))
+        else:
+            final = item if retrieval_ms is None else item.model_copy(update={"retrieval_ms": retrieval_ms})
+            yield LlmStreamEvent(event="result", data=final.model_dump_json())
 
 
 async def _retrieve(service: DiagnosisService, request: CaseRequest, settings: Settings, top: int,
