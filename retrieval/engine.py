@@ -74,7 +74,7 @@ class RankingEngine:
         self.groups = groups or EquivalenceGroups.singletons(index.disease_ids)
         self.phenotype = PhenotypeScorer(index, params)
         self.genotype = GenotypeScorer(index, params)
-        self.phenotype.background  # noqa: B018 - computed now (~0.5 s, once per index) rather than on the first case
+        self.phenotype.background  # noqa: B018 - computed now (~0.5 s, once per engine) rather than on the first case
         self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
 
     def gene_rows(self, keys: Sequence[str | None]) -> list[int | None]:
