@@ -123,6 +123,9 @@ def _evidence_summary(candidate: Any, n_terms: int) -> str:
         parts.append(f"{len(evidence.contradicted)} contradicted")
     if evidence.genes:
         parts.append("genes " + ",".join(g.symbol for g in evidence.genes))
+    if evidence.twin is not None and evidence.twin.share >= 0.5:  # only when the twin carries the score
+        twin = evidence.twin
+        parts.append(f"{len(twin.matched)}/{n_terms} via {twin.disease_id} ({','.join(twin.shared_genes)})")
     return "; ".join(parts)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from raregraph.models import (
-    CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, TermMatchOut,
+    CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, TermMatchOut, TwinOut,
 )
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
-from raregraph.retrieval.evidence import CandidateEvidence, Fact, explain
+from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain
 from raregraph.retrieval.scoring import CaseVector
+from raregraph.retrieval.twins import TwinMatch
 
 __all__ = ["candidates_out"]
 
@@ -34,11 +35,16 @@ def candidates_out(
     shown = ranked[:explained]
     if shown:
         found = explain(engine.index, graph, [item.row for item in shown], case, variant_genes)
-        term_ids = {t for f in found for m in f.matched for t in (m.case_term, m.disease_term)}
+        twins = [engine.twin_of(scored, item.row) for item in shown]
+        twin_found = _explain_twins(engine, graph, twins, case)
+        term_ids = {t for f in [*found, *twin_found.values()] for m in f.matched for t in (m.case_term, m.disease_term)}
         labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
         gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
-        evidence[: len(shown)] = [_evidence_out(f, labels, gene_sources.get(item.disease_id, {}))
-                                  for f, item in zip(found, shown)]
+        evidence[: len(shown)] = [
+            _evidence_out(f, labels, gene_sources.get(item.disease_id, {}),
+                          _twin_out(twin, twin_found[twin.row].matched, labels) if twin else None)
+            for f, item, twin in zip(found, shown, twins)
+        ]
     index = engine.index
     return [
         CandidateOut(
@@ -51,16 +57,11 @@ def candidates_out(
     ]
 
 
-def _evidence_out(found: CandidateEvidence, labels: dict[str, str], gene_source: dict[str, FactOut]) -> EvidenceOut:
+def _evidence_out(
+    found: CandidateEvidence, labels: dict[str, str], gene_source: dict[str, FactOut], twin: TwinOut | None
+) -> EvidenceOut:
     return EvidenceOut(
-        matched=[
-            TermMatchOut(
-                case_term=m.case_term, case_label=labels.get(m.case_term, ""), disease_term=m.disease_term,
-                disease_label=labels.get(m.disease_term, ""), relation=m.relation, via=m.via, ic=m.ic,
-                frequency=m.frequency, frequency_raw=m.frequency_raw, provenance=_fact(m.provenance),
-            )
-            for m in found.matched
-        ],
+        matched=_matches_out(found.matched, labels),
         unmatched=found.unmatched,
         contradicted=[
             ContradictionOut(case_term=c.case_term, disease_term=c.disease_term, kind=c.kind,
@@ -73,7 +74,34 @@ def _evidence_out(found: CandidateEvidence, labels: dict[str, str], gene_source:
                             zygosities=list(g.zygosities), provenance=gene_source.get(g.gene_id))
             for g in found.genes
         ],
+        twin=twin,
     )
+
+
+def _explain_twins(
+    engine: RankingEngine, graph: KnowledgeGraph, twins: Sequence[TwinMatch | None], case: CaseVector
+) -> dict[int, CandidateEvidence]:
+    """Evidence of each twin shown, by twin row (its matches, with the twin's own provenance)."""
+    rows = sorted({t.row for t in twins if t is not None})
+    if engine.twins is None or not rows:
+        return {}
+    return dict(zip(rows, explain(engine.twins.index, graph, rows, case)))
+
+
+def _matches_out(matched: Sequence[TermMatch], labels: dict[str, str]) -> list[TermMatchOut]:
+    return [
+        TermMatchOut(
+            case_term=m.case_term, case_label=labels.get(m.case_term, ""), disease_term=m.disease_term,
+            disease_label=labels.get(m.disease_term, ""), relation=m.relation, via=m.via, ic=m.ic,
+            frequency=m.frequency, frequency_raw=m.frequency_raw, provenance=_fact(m.provenance),
+        )
+        for m in matched
+    ]
+
+
+def _twin_out(twin: TwinMatch, matched: Sequence[TermMatch], labels: dict[str, str]) -> TwinOut:
+    return TwinOut(disease_id=twin.disease_id, name=twin.name, shared_genes=list(twin.shared_genes),
+                   share=round(twin.share, 4), matched=_matches_out(matched, labels))
 
 
 def _gene_provenance(graph: KnowledgeGraph, disease_ids: list[str]) -> dict[str, dict[str, FactOut]]:

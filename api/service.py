@@ -27,6 +27,7 @@ from raregraph.retrieval.embeddings import cache_kind
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.linking import EmbeddingSettings, TermLinker
 from raregraph.retrieval.scoring import CaseVector, ScoringParams, VariantHit
+from raregraph.retrieval.twins import GeneTwins
 
 __all__ = ["DiagnosisService", "build_service", "ensure_snapshot", "ResolvedCase", "TermPolicy"]
 
@@ -67,7 +68,9 @@ def build_service(settings: Settings, progress: Progress | None = None) -> "Diag
         progress("loading the ranking index")
     databases = tuple(settings.rank_databases)
     index = RankingIndex.load(snapshot, unknown_frequency=settings.unknown_frequency, databases=databases)
-    engine = RankingEngine(index, ScoringParams(), _equivalence_groups(snapshot, index))
+    params, groups = ScoringParams(), _equivalence_groups(snapshot, index)
+    twins = GeneTwins.load(snapshot, index, params, databases=tuple(settings.rank_twin_databases), same_disease=groups.members)
+    engine = RankingEngine(index, params, groups, twins)
     embedding = EmbeddingSettings(
         model=settings.embedding_model, threshold=settings.embedding_threshold,
         cache_dir=snapshot.cache_dir(cache_kind(settings.embedding_model)), enabled=settings.embedding_enabled,

@@ -230,6 +230,9 @@ def _candidate_lines(c: CandidateOut, detail: int, n_present: int, labels: dict[
                 for x in e.contradicted[:cap]))
         else:
             lines.append(f"   contradicted: {len(e.contradicted)} finding(s)")
+    if e.twin is not None and detail <= 1:
+        lines.append(f"   also described as {e.twin.disease_id} {e.twin.name} (shares {', '.join(e.twin.shared_genes)};"
+                     f" {round(e.twin.share * 100)}% of the phenotype evidence): explains {len(e.twin.matched)}/{n_present}")
     if e.genes:
         lines.append("   genes with a case variant: " + ", ".join(
             g.symbol + (f" ({'/'.join(z for z in g.zygosities if z)})" if any(g.zygosities) else "") for g in e.genes))

@@ -166,12 +166,23 @@ class GeneEvidenceOut(BaseModel):
     provenance: FactOut | None = None
 
 
+class TwinOut(BaseModel):
+    """A second description of the candidate: a disease of another source sharing its gene(s)."""
+
+    disease_id: str
+    name: str
+    shared_genes: list[str] = Field(description="Gene symbols the two diseases share")
+    share: float = Field(description="Fraction of the candidate's phenotype likelihood this description supplies, 0-1")
+    matched: list[TermMatchOut] = Field(default_factory=list, description="Case terms the twin's annotations explain")
+
+
 class EvidenceOut(BaseModel):
     matched: list[TermMatchOut] = Field(default_factory=list)
     unmatched: list[str] = Field(default_factory=list)
     contradicted: list[ContradictionOut] = Field(default_factory=list)
     confirmed_absent: list[str] = Field(default_factory=list)
     genes: list[GeneEvidenceOut] = Field(default_factory=list)
+    twin: TwinOut | None = Field(None, description="The gene twin whose description contributed to the score, if any")
 
 
 class CandidateOut(BaseModel):

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
             " whose exact OMIM mappings let an Orphanet disease and its OMIM twin be listed once"
         ),
     )
+    rank_twin_databases: list[str] = Field(
+        default_factory=lambda: ["ORPHA"],
+        description=(
+            "Namespaces whose diseases, when they share a gene with a ranked disease, are mixed into its phenotype"
+            " evidence as a second description (retrieval/twins.py); empty: off"
+        ),
+    )
     unknown_frequency: float = Field(0.5, gt=0, le=1, description="Frequency assumed for annotations that give none")
 
     embedding_model: str = Field(

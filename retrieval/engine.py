@@ -10,6 +10,7 @@ import numpy as np
 from raregraph.etl.merge import connected_ids
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, GenotypeScorer, PhenotypeScorer, ScoringParams, VariantHit
+from raregraph.retrieval.twins import GeneTwins, TwinMatch
 
 __all__ = ["RankingEngine", "ScoredCase", "Ranked", "EquivalenceGroups", "METHOD"]
 
@@ -49,9 +50,18 @@ class ScoredCase:
 
     phenotype: np.ndarray  # summed term evidence (PhenotypeScorer.scores)
     genotype: np.ndarray  # GenotypeScorer.scores
-    total: np.ndarray  # phenotype_scale x (phenotype - background) + genotype
+    total: np.ndarray  # logaddexp(phenotype_scale x (phenotype - background), twin) + genotype
     background: np.ndarray | None = None  # what the case's present terms are worth to each disease by chance
     temperature: float = 1.0  # of the softmax that turns `total` into probabilities
+    own: np.ndarray | None = None  # phenotype_scale x (phenotype - background): the disease's own description
+    twin: np.ndarray | None = None  # best gene-twin component, prior included (-inf: none); None: twins off
+    twin_scores: np.ndarray | None = None  # `(n_twins,)` each twin's own evidence, for the explanation
+
+    def twin_share(self, row: int) -> float:
+        """Fraction of disease `row`'s phenotype likelihood its gene twin supplies (0 without one)."""
+        if self.twin is None or self.own is None or not np.isfinite(self.twin[row]):
+            return 0.0
+        return float(1.0 / (1.0 + np.exp(float(self.own[row]) - float(self.twin[row]))))
 
 
 @dataclass(frozen=True)
@@ -68,13 +78,22 @@ class Ranked:
 class RankingEngine:
     """Scores the whole disease space for a case with array operations, then keeps the top k."""
 
-    def __init__(self, index: RankingIndex, params: ScoringParams, groups: EquivalenceGroups | None = None) -> None:
+    def __init__(
+        self,
+        index: RankingIndex,
+        params: ScoringParams,
+        groups: EquivalenceGroups | None = None,
+        twins: GeneTwins | None = None,
+    ) -> None:
         self.index = index
         self.params = params
         self.groups = groups or EquivalenceGroups.singletons(index.disease_ids)
         self.phenotype = PhenotypeScorer(index, params)
         self.genotype = GenotypeScorer(index, params)
+        self.twins = twins
         self.phenotype.background  # noqa: B018 - computed now (~0.5 s, once per engine) rather than on the first case
+        if twins is not None:
+            twins.scorer.background  # noqa: B018 - likewise for the twins' own scorer (~0.3 s)
         self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
 
     def gene_rows(self, keys: Sequence[str | None]) -> list[int | None]:
@@ -84,9 +103,10 @@ class RankingEngine:
     def score(self, case: CaseVector, variants: Sequence[VariantHit] = ()) -> ScoredCase:
         """Phenotype and genotype evidence for every disease, combined on one log scale.
 
-        total = phenotype_scale x (phenotype - w x n_present x background) + genotype, w being
-        `background_weight_variants` when the case has variants and `background_weight` otherwise
-        (see ScoringParams and README "How ranking works").
+        own = phenotype_scale x (phenotype - w x n_present x background), w being
+        `background_weight_variants` when the case has variants and `background_weight` otherwise;
+        with gene twins, total = logaddexp(own, log(twin_weight) + twin) + genotype, else own + genotype
+        (see ScoringParams, retrieval/twins.py and README "How ranking works").
         """
         n = len(self.index.disease_ids)
         params = self.params
@@ -97,9 +117,23 @@ class RankingEngine:
             background = (weight * len(case.present)) * self.phenotype.background
         else:
             background = np.zeros(n, np.float32)
-        total = params.phenotype_scale * (phenotype - background) + genotype
+        own = params.phenotype_scale * (phenotype - background)
+        mixed, twin, twin_scores = own, None, None
+        twin_weight = params.twin_weight_variants if variants else params.twin_weight
+        if self.twins is not None and twin_weight > 0 and (case.present or case.excluded):
+            twin, twin_scores = self.twins.scores(case, weight)
+            twin += np.log(twin_weight)
+            mixed = np.logaddexp(own, twin)
+        total = mixed + genotype
         temperature = params.probability_temperature_variants if variants else params.probability_temperature
-        return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature)
+        return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
+                          own, twin, twin_scores)
+
+    def twin_of(self, scored: ScoredCase, row: int) -> TwinMatch | None:
+        """The gene twin that contributed to universe disease `row` for this case, or None."""
+        if self.twins is None or scored.twin_scores is None or not np.isfinite(scored.twin[row]):
+            return None
+        return self.twins.best(row, scored.twin_scores, scored.twin_share(row))
 
     def rank(self, scored: ScoredCase, *, top: int) -> list[Ranked]:
         """Top `top` groups, best first (ties by id), with a probability from a softmax over all groups."""

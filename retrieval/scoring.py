@@ -41,8 +41,15 @@ class ScoringParams:
     # Probability = softmax(total / temperature) over the universe: the ranking is unchanged, the
     # spread is fitted by the gold's likelihood on the 2,702 in-universe dev cases outside dev_sample
     # (benchmarks/fit_ranking.py --temperature-only); at 1.0 track P was under-confident.
-    probability_temperature: float = 0.67
-    probability_temperature_variants: float = 0.77
+    probability_temperature: float = 0.58
+    probability_temperature_variants: float = 0.69
+    # Gene twins (retrieval/twins.py): a twin description sharing the disease's gene enters the
+    # phenotype likelihood as a mixture component with prior twin_weight / n_genes(twin). 1.0 without
+    # variants: a one-gene twin weighs as much as the disease's own entry (of 1.0 / 1.5 / 2.0 on the dev
+    # cases outside dev_sample, 2.0 is best de-leaked, 1.0 loses nothing on the standard snapshot);
+    # 0.25 with variants, where the gene itself already points at the disease (best of 0.25 / 0.5 / 1.0).
+    twin_weight: float = 1.0
+    twin_weight_variants: float = 0.25
     gene_scale: float = 2.10
     gene_bonus: float = 0.34
     zygosity_mismatch: float = 4.66

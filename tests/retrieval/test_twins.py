@@ -1,0 +1,144 @@
+"""Gene twins on the real default snapshot: an Orphanet description sharing a gene joins the evidence."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from raregraph.api.service import DiagnosisService, build_service
+from raregraph.etl.snapshot import Snapshot
+from raregraph.retrieval.engine import RankingEngine
+from raregraph.retrieval.index import RankingIndex
+from raregraph.retrieval.scoring import CaseVector, ScoringParams, VariantHit
+from raregraph.retrieval.twins import GeneTwins
+
+from raregraph.models import CaseRequest
+from raregraph.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def index(default_snapshot: Snapshot) -> RankingIndex:
+    return RankingIndex.load(default_snapshot, unknown_frequency=0.5, databases=("OMIM", "DECIPHER"))
+
+
+@pytest.fixture(scope="module")
+def twins(default_snapshot: Snapshot, index: RankingIndex) -> GeneTwins:
+    found = GeneTwins.load(default_snapshot, index, ScoringParams(), databases=("ORPHA",),
+                           same_disease=[(d,) for d in index.disease_ids])
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="module")
+def engine(index: RankingIndex, twins: GeneTwins) -> RankingEngine:
+    return RankingEngine(index, ScoringParams(), twins=twins)
+
+
+@pytest.fixture(scope="module")
+def plain(index: RankingIndex) -> RankingEngine:
+    return RankingEngine(index, ScoringParams())
+
+
+def test_links_join_diseases_sharing_a_gene_with_the_twins_gene_count_as_prior(index: RankingIndex, twins: GeneTwins) -> None:
+    links = twins.links.tocoo()
+    assert links.nnz > 5000 and all(d.startswith("ORPHA:") for d in twins.index.disease_ids)
+    n_genes = np.diff(twins.index.disease_genes.indptr)
+    assert np.allclose(links.data, -np.log(n_genes[links.col]), atol=1e-5)  # one-gene twins kept at log 1 = 0
+    for row, col in list(zip(links.row.tolist(), links.col.tolist()))[::500]:
+        mine = set(index.disease_genes[row].indices.tolist())
+        assert mine & set(twins.index.disease_genes[col].indices.tolist())
+
+
+def test_a_disease_is_never_its_own_twin(default_snapshot: Snapshot) -> None:
+    """When the universe holds Orphanet diseases too, neither a disease nor a known equivalent is its twin."""
+    both = RankingIndex.load(default_snapshot, unknown_frequency=0.5, databases=("OMIM", "ORPHA"))
+    orpha = next(i for i, d in enumerate(both.disease_ids) if d.startswith("ORPHA:") and both.disease_genes[i].nnz == 1)
+    omim = next(i for i, d in enumerate(both.disease_ids)
+                if d.startswith("OMIM:") and set(both.disease_genes[i].indices) == set(both.disease_genes[orpha].indices))
+    same = [(d,) for d in both.disease_ids]
+    same[omim] = (both.disease_ids[omim], both.disease_ids[orpha])  # as an exact cross-reference would say
+    twins = GeneTwins.load(default_snapshot, both, ScoringParams(), databases=("ORPHA",), same_disease=same)
+    assert twins is not None
+    twin_ids = lambda row: {twins.index.disease_ids[c] for c in twins.links[row].indices}
+    assert both.disease_ids[orpha] not in twin_ids(orpha)
+    assert both.disease_ids[orpha] not in twin_ids(omim)
+
+
+def test_no_twins_without_such_diseases(mini_snapshot: Snapshot, default_snapshot: Snapshot, index: RankingIndex) -> None:
+    assert GeneTwins.load(default_snapshot, index, ScoringParams(), databases=(), same_disease=[]) is None
+    mini = RankingIndex.load(mini_snapshot, unknown_frequency=0.5, databases=("OMIM",))
+    assert GeneTwins.load(mini_snapshot, mini, ScoringParams(), databases=("DECIPHER",), same_disease=[]) is None
+
+
+def _terms(index: RankingIndex) -> np.ndarray:
+    return np.unique(index.direct.indices)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_a_twin_only_adds_and_leaves_twinless_diseases_alone(engine: RankingEngine, plain: RankingEngine, data: st.DataObject) -> None:
+    """total = logaddexp(own, twin) + genotype: never below the plain engine's, equal where there is no twin."""
+    terms = _terms(engine.index)
+    present = tuple(int(terms[i]) for i in data.draw(st.lists(st.integers(0, len(terms) - 1), min_size=1, max_size=6, unique=True)))
+    hits = [VariantHit(data.draw(st.integers(0, len(engine.index.gene_ids) - 1)), "heterozygous")] if data.draw(st.booleans()) else []
+    with_twins, without = engine.score(CaseVector(present), hits), plain.score(CaseVector(present), hits)
+    has_twin = np.diff(engine.twins.links.indptr) > 0
+    assert (with_twins.total >= without.total - 1e-4).all()
+    assert np.allclose(with_twins.total[~has_twin], without.total[~has_twin], atol=1e-4)
+    share = np.array([with_twins.twin_share(r) for r in np.flatnonzero(has_twin)[:50]])
+    assert ((share >= 0) & (share <= 1)).all()
+
+
+def test_twin_weight_zero_is_the_plain_engine(index: RankingIndex, twins: GeneTwins, plain: RankingEngine) -> None:
+    off = RankingEngine(index, replace(ScoringParams(), twin_weight=0.0), twins=twins)
+    case = CaseVector(tuple(int(t) for t in _terms(index)[[5, 500, 5000]]))
+    assert np.array_equal(off.score(case).total, plain.score(case).total)
+
+
+def test_a_disease_missing_its_twins_findings_rises_with_them(engine: RankingEngine, plain: RankingEngine) -> None:
+    """Findings only the one-gene Orphanet twin is annotated with lift the OMIM disease, and say so."""
+    index, twins = engine.index, engine.twins
+    assert twins is not None
+    one_gene = np.diff(twins.index.disease_genes.indptr) == 1
+    links = twins.links.tocoo()
+    for row, col in zip(links.row.tolist(), links.col.tolist()):
+        if not one_gene[col]:
+            continue
+        own_terms = set(index.freq[row].indices.tolist())
+        only_twin = [t for t in twins.index.direct[col].indices.tolist() if t not in own_terms and index.ic[t] > 3]
+        if len(only_twin) >= 4:
+            break
+    else:
+        pytest.fail("no OMIM disease whose one-gene twin has findings of its own")
+    case = CaseVector(tuple(only_twin[:4]))
+    with_twins, without = engine.score(case), plain.score(case)
+    rank = lambda total: int((total > total[row]).sum())
+    assert rank(with_twins.total) < rank(without.total)
+    match = engine.twin_of(with_twins, row)
+    assert match is not None and match.share > 0.5 and match.shared_genes
+    assert match.disease_id.startswith("ORPHA:")
+
+
+def test_the_service_shows_the_twin_with_its_own_provenance(default_snapshot: Snapshot) -> None:
+    service: DiagnosisService = build_service(Settings(snapshot=str(default_snapshot.path)))
+    assert service.engine.twins is not None
+    result = service.diagnose(CaseRequest(hpo_present=["HP:0001166", "HP:0001083", "HP:0002616", "HP:0000545"]), top=10)
+    twinned = [c for c in result.candidates if c.evidence and c.evidence.twin]
+    assert twinned
+    twin = twinned[0].evidence.twin
+    assert twin.disease_id.startswith("ORPHA:") and twin.shared_genes and 0 <= twin.share <= 1
+    assert twin.matched and all(m.provenance and m.provenance.source for m in twin.matched)
+    assert any(r.startswith("ORPHA:") for m in twin.matched for r in m.provenance.references)
+    off = build_service(Settings(snapshot=str(default_snapshot.path), rank_twin_databases=[]))
+    assert off.engine.twins is None
+    assert all(c.evidence is None or c.evidence.twin is None
+               for c in off.diagnose(CaseRequest(hpo_present=["HP:0001166"]), top=5).candidates)
+
+
+def test_twins_setting_reads_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RAREGRAPH_RANK_TWIN_DATABASES", "[]")
+    assert Settings().rank_twin_databases == []
