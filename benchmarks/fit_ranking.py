@@ -21,6 +21,10 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
    likelihood, per track, on the in-universe dev cases outside dev_sample (standard snapshot);
    ranking is unchanged by it. `--temperature-only` runs just this step.
 
+4. twin_weight(_variants) (retrieval/twins.py): top-1 / top-10 / MRR on the dev cases outside
+   dev_sample for a small grid, per track, on both protocols (the de-leaked one built without
+   every dev case's references). `--twins-only` runs just this step.
+
 Nothing learned is specific to a disease, gene or reference: three global weights, one background
 weight, fitted with disease-grouped folds.
 """
@@ -110,13 +114,13 @@ class Protocol:
         self._flags = GenotypeScorer(self.engine.index, flags)  # 1: fitting hit, 0.5: zygosity mismatch
 
     def features(self, case_id: str) -> np.ndarray:
-        """(n_diseases, 4): phenotype term at fixed weights, hit, mismatch, hit x log(n_genes / n_case_genes)."""
+        """(n_diseases, 4): phenotype term at fixed weights (twin included), hit, mismatch, hit x log(n_genes / n_case_genes)."""
         engine, (vector, hits) = self.engine, self.pv[case_id]
         scored = engine.score(vector, hits)
         flags = self._flags.scores(hits)
         n_genes = len({h.gene_row for h in hits})
         log_ratio = np.log(max(len(engine.index.gene_ids), 2) / max(n_genes, 1))
-        pheno = engine.params.phenotype_scale * (scored.phenotype - scored.background)
+        pheno = (scored.total - scored.genotype).astype(np.float64)  # own description mixed with its gene twin's
         hit = (flags > 0).astype(np.float64)
         return np.stack([pheno, hit, (flags == 0.5).astype(np.float64), hit * log_ratio], axis=1)
 
@@ -143,6 +147,7 @@ def main() -> None:
     parser.add_argument("--per-disease", type=int, default=12)
     parser.add_argument("--background-variants", type=float, default=1.0)
     parser.add_argument("--temperature-only", action="store_true", help="only step 3 (standard snapshot)")
+    parser.add_argument("--twins-only", action="store_true", help="only step 4 (both protocols)")
     args = parser.parse_args()
     from ranking import references_of
     from raregraph.retrieval.engine import RankingEngine
@@ -154,13 +159,17 @@ def main() -> None:
         return
     protocols = {"standard": Protocol(snapshot_folder(None), args.cases),
                  "deleaked": Protocol(snapshot_folder(references_of(cases)), args.cases)}
+    if args.twins_only:
+        compare_twin_weights(protocols, sample_ids)
+        return
 
     print("1. background_weight, track P, dev cases outside the sample (MRR):")
     for name, proto in protocols.items():
         ids = [i for i in proto.p if i not in sample_ids and proto.gold.get(i)]
         row = []
         for weight in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25):
-            engine = RankingEngine(proto.engine.index, replace(proto.engine.params, background_weight=weight))
+            engine = RankingEngine(proto.engine.index, replace(proto.engine.params, background_weight=weight),
+                                   proto.engine.groups, proto.engine.twins)
             rr = [1 / rank_of(engine.score(proto.p[i][0]).total, proto.gold[i]) for i in ids]
             row.append(f"{weight}: {np.mean(rr):.3f}")
         print(f"  {name} ({len(ids)} cases)  " + "  ".join(row))
@@ -169,7 +178,8 @@ def main() -> None:
     rng = random.Random(0)
     items: list[tuple[str, np.ndarray, np.ndarray]] = []
     for name, proto in protocols.items():
-        proto.engine = RankingEngine(proto.engine.index, replace(proto.engine.params, background_weight_variants=args.background_variants))
+        proto.engine = RankingEngine(proto.engine.index, replace(proto.engine.params, background_weight_variants=args.background_variants),
+                                     proto.engine.groups, proto.engine.twins)
         by_disease: dict[str, list[str]] = {}
         for case_id in sorted(proto.pv):
             if proto.gold.get(case_id):
@@ -197,6 +207,7 @@ def main() -> None:
               f"top-1 {np.mean(ranks <= 1):.3f} top-10 {np.mean(ranks <= 10):.3f} MRR {np.mean(1 / ranks):.3f}")
     print("  note: 'deleaked' here removes every dev case's references (the benchmark removes dev_sample's only)")
     fit_temperatures(protocols["standard"], sample_ids)
+    compare_twin_weights(protocols, sample_ids)
 
 
 def fit_temperatures(proto: Protocol, sample_ids: set[str]) -> None:
@@ -220,6 +231,25 @@ def fit_temperatures(proto: Protocol, sample_ids: set[str]) -> None:
         t = minimize_scalar(lambda x: nll(x, fit), bounds=(0.05, 5.0), method="bounded").x
         print(f"  {track}: temperature {t:.3f} ({len(fit)} cases); dev_sample mean -log p(gold) "
               f"{nll(1.0, check):.3f} at 1.0 -> {nll(t, check):.3f}")
+
+
+def compare_twin_weights(protocols: dict[str, Protocol], sample_ids: set[str]) -> None:
+    """Step 4: the gene-twin prior per track, compared outside dev_sample on both protocols."""
+    from raregraph.retrieval.engine import RankingEngine
+
+    print("4. twin weight (gene twins), dev cases outside dev_sample: top-1 / top-10 / MRR")
+    grids = {"P": ("twin_weight", (0.0, 0.5, 1.0, 1.5, 2.0)), "PV": ("twin_weight_variants", (0.0, 0.25, 0.5, 1.0))}
+    for name, proto in protocols.items():
+        base = proto.engine
+        for track, (field, grid) in grids.items():
+            cases = proto.p if track == "P" else proto.pv
+            ids = [i for i in sorted(cases) if i not in sample_ids and proto.gold.get(i)]
+            row = []
+            for weight in grid:
+                engine = RankingEngine(base.index, replace(base.params, **{field: weight}), base.groups, base.twins)
+                ranks = np.array([rank_of(engine.score(*cases[i]).total, proto.gold[i]) for i in ids])
+                row.append(f"{weight}: {np.mean(ranks <= 1):.3f}/{np.mean(ranks <= 10):.3f}/{np.mean(1 / ranks):.3f}")
+            print(f"  {name} {track} ({len(ids)} cases)  " + "  ".join(row))
 
 
 if __name__ == "__main__":
