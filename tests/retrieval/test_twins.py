@@ -45,6 +45,7 @@ def plain(index: RankingIndex) -> RankingEngine:
 
 def test_links_join_diseases_sharing_a_gene_with_the_twins_gene_count_as_prior(index: RankingIndex, twins: GeneTwins) -> None:
     links = twins.links.tocoo()
+    assert np.array_equal(twins.index.ic, index.ic)  # one IC scale for both mixture components
     assert links.nnz > 5000 and all(d.startswith("ORPHA:") for d in twins.index.disease_ids)
     n_genes = np.diff(twins.index.disease_genes.indptr)
     assert np.allclose(links.data, -np.log(n_genes[links.col]), atol=1e-5)  # one-gene twins kept at log 1 = 0
