@@ -9,11 +9,13 @@ from raregraph.models import (
 )
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
-from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain
+from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain_many
 from raregraph.retrieval.scoring import CaseVector
 from raregraph.retrieval.twins import TwinMatch
 
 __all__ = ["candidates_out"]
+
+TWIN_SHOWN_FROM = 0.05  # a twin supplying under 5 % of a candidate's phenotype likelihood does not explain its rank
 
 
 def candidates_out(
@@ -34,9 +36,15 @@ def candidates_out(
     evidence: list[EvidenceOut | None] = [None] * len(ranked)
     shown = ranked[:explained]
     if shown:
-        found = explain(engine.index, graph, [item.row for item in shown], case, variant_genes)
-        twins = [engine.twin_of(scored, item.row) for item in shown]
-        twin_found = _explain_twins(engine, graph, twins, case)
+        twins = [twin if twin is not None and twin.share >= TWIN_SHOWN_FROM else None
+                 for twin in (engine.twin_of(scored, item.row) for item in shown)]
+        twin_rows = sorted({t.row for t in twins if t is not None})
+        parts = [(engine.index, [item.row for item in shown])]
+        if engine.twins is not None and twin_rows:
+            parts.append((engine.twins.index, twin_rows))
+        # one annotation read for the candidates and their twins (a round-trip each on Neo4j)
+        found, *twin_part = explain_many(graph, parts, case, variant_genes)
+        twin_found = dict(zip(twin_rows, twin_part[0])) if twin_part else {}
         term_ids = {t for f in [*found, *twin_found.values()] for m in f.matched for t in (m.case_term, m.disease_term)}
         labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
         gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
@@ -76,16 +84,6 @@ def _evidence_out(
         ],
         twin=twin,
     )
-
-
-def _explain_twins(
-    engine: RankingEngine, graph: KnowledgeGraph, twins: Sequence[TwinMatch | None], case: CaseVector
-) -> dict[int, CandidateEvidence]:
-    """Evidence of each twin shown, by twin row (its matches, with the twin's own provenance)."""
-    rows = sorted({t.row for t in twins if t is not None})
-    if engine.twins is None or not rows:
-        return {}
-    return dict(zip(rows, explain(engine.twins.index, graph, rows, case)))
 
 
 def _matches_out(matched: Sequence[TermMatch], labels: dict[str, str]) -> list[TermMatchOut]:

@@ -182,7 +182,7 @@ class EvidenceOut(BaseModel):
     contradicted: list[ContradictionOut] = Field(default_factory=list)
     confirmed_absent: list[str] = Field(default_factory=list)
     genes: list[GeneEvidenceOut] = Field(default_factory=list)
-    twin: TwinOut | None = Field(None, description="The gene twin whose description contributed to the score, if any")
+    twin: TwinOut | None = Field(None, description="The gene twin whose description supplies at least 5 % of the phenotype likelihood, if any")
 
 
 class CandidateOut(BaseModel):

@@ -14,7 +14,7 @@ from raregraph.kg.model import Annotation
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector
 
-__all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "explain"]
+__all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "explain", "explain_many"]
 
 
 @dataclass(frozen=True)
@@ -86,15 +86,33 @@ def explain(
     The matching runs on the index; then one graph read fetches the annotations of just the
     disease terms the evidence cites, for their frequency wording and provenance.
     """
-    case_terms = _CaseTerms(
-        present={q: set(_ancestors(index, q).tolist()) for q in case.present},
-        excluded={e: set(_ancestors(index, e).tolist()) for e in case.excluded},
-    )
-    found = [_explain_row(index, row, case, case_terms, variant_genes) for row in rows]
-    disease_ids = [index.disease_ids[row] for row in rows]
-    cited = sorted({m.disease_term for f in found for m in f.matched} | {c.disease_term for f in found for c in f.contradicted})
-    annotations = graph.disease_phenotypes(disease_ids, terms=cited) if cited else {}
-    return [_with_provenance(f, annotations.get(d, [])) for f, d in zip(found, disease_ids)]
+    return explain_many(graph, [(index, rows)], case, variant_genes)[0]
+
+
+def explain_many(
+    graph: KnowledgeGraph,
+    parts: Sequence[tuple[RankingIndex, Sequence[int]]],
+    case: CaseVector,
+    variant_genes: Sequence[tuple[int, int, str | None]] = (),
+) -> list[list[CandidateEvidence]]:
+    """`explain` for rows of several indices over the same terms (a universe and its twins), with one graph read."""
+    found: list[list[CandidateEvidence]] = []
+    disease_ids: list[list[str]] = []
+    for index, rows in parts:
+        case_terms = _CaseTerms(
+            present={q: set(_ancestors(index, q).tolist()) for q in case.present},
+            excluded={e: set(_ancestors(index, e).tolist()) for e in case.excluded},
+        )
+        found.append([_explain_row(index, row, case, case_terms, variant_genes) for row in rows])
+        disease_ids.append([index.disease_ids[row] for row in rows])
+    every = [f for part in found for f in part]
+    cited = sorted({m.disease_term for f in every for m in f.matched} | {c.disease_term for f in every for c in f.contradicted})
+    wanted = sorted({d for ids in disease_ids for d in ids})
+    annotations = graph.disease_phenotypes(wanted, terms=cited) if cited else {}
+    return [
+        [_with_provenance(f, annotations.get(d, [])) for f, d in zip(part, ids)]
+        for part, ids in zip(found, disease_ids)
+    ]
 
 
 def _with_provenance(evidence: CandidateEvidence, annotations: list[Annotation]) -> CandidateEvidence:

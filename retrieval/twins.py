@@ -108,9 +108,14 @@ class GeneTwins:
             return None
         twins = self.links.indices[start:end]
         t = int(twins[np.argmax(twin_scores[twins] + self.links.data[start:end])])
-        mine = set(self.universe.disease_genes[row].indices.tolist())
-        shared = sorted(self.index.gene_symbols[g] for g in self.index.disease_genes[t].indices if g in mine)
+        mine = set(_row(self.universe.disease_genes, row).tolist())
+        shared = sorted(self.index.gene_symbols[g] for g in _row(self.index.disease_genes, t).tolist() if g in mine)
         return TwinMatch(t, self.index.disease_ids[t], self.index.disease_names[t], tuple(shared), share)
+
+
+def _row(csr: sp.csr_matrix, row: int) -> np.ndarray:
+    """Column indices of one CSR row (indptr slicing: scipy's row indexing costs ~0.1 ms)."""
+    return csr.indices[csr.indptr[row]:csr.indptr[row + 1]]
 
 
 def _links(universe: RankingIndex, index: RankingIndex, same_disease: Sequence[Sequence[str]]) -> sp.csr_matrix:
