@@ -92,8 +92,12 @@ class RankingEngine:
         self.genotype = GenotypeScorer(index, params)
         self.twins = twins
         self.phenotype.background  # noqa: B018 - computed now (~0.5 s, once per engine) rather than on the first case
+        self._stacked: PhenotypeScorer | None = None
         if twins is not None:
             twins.scorer.background  # noqa: B018 - likewise for the twins' own scorer (~0.3 s)
+            # Universe and twins scored in one pass over the case's terms: the per-term work is a few
+            # Python-level column slices, so one stacked scorer costs little more than one alone.
+            self._stacked = PhenotypeScorer(index.stacked_with(twins.index), params)
         self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
 
     def gene_rows(self, keys: Sequence[str | None]) -> list[int | None]:
@@ -110,7 +114,13 @@ class RankingEngine:
         """
         n = len(self.index.disease_ids)
         params = self.params
-        phenotype = self.phenotype.scores(case) if case.present or case.excluded else np.zeros(n, np.float32)
+        twin_weight = params.twin_weight_variants if variants else params.twin_weight
+        with_twins = self.twins is not None and self._stacked is not None and twin_weight > 0 and (case.present or case.excluded)
+        if with_twins:
+            stacked = self._stacked.scores(case)
+            phenotype, twin_phenotype = stacked[:n], stacked[n:]
+        else:
+            phenotype = self.phenotype.scores(case) if case.present or case.excluded else np.zeros(n, np.float32)
         genotype = self.genotype.scores(variants) if variants else np.zeros(n, np.float32)
         weight = params.background_weight_variants if variants else params.background_weight
         if case.present and weight:
@@ -119,9 +129,8 @@ class RankingEngine:
             background = np.zeros(n, np.float32)
         own = params.phenotype_scale * (phenotype - background)
         mixed, twin, twin_scores = own, None, None
-        twin_weight = params.twin_weight_variants if variants else params.twin_weight
-        if self.twins is not None and twin_weight > 0 and (case.present or case.excluded):
-            twin, twin_scores = self.twins.scores(case, weight)
+        if with_twins:
+            twin, twin_scores = self.twins.mix(twin_phenotype, case, weight)
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
         total = mixed + genotype

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +63,18 @@ class RankingIndex:
     @property
     def disease_position(self) -> dict[str, int]:
         return {d: i for i, d in enumerate(self.disease_ids)}
+
+    def stacked_with(self, other: "RankingIndex") -> "RankingIndex":
+        """This index's diseases followed by `other`'s (same terms and genes), for scoring both in one pass."""
+        if other.term_ids != self.term_ids or other.gene_ids != self.gene_ids:
+            raise ValueError("stacked indices must share their terms and genes")
+        return replace(
+            self, disease_ids=self.disease_ids + other.disease_ids, disease_names=self.disease_names + other.disease_names,
+            direct=sp.vstack([self.direct, other.direct], format="csr"), freq=sp.vstack([self.freq, other.freq], format="csr"),
+            negated=sp.vstack([self.negated, other.negated], format="csr"),
+            disease_genes=sp.vstack([self.disease_genes, other.disease_genes], format="csr"),
+            inheritance=np.concatenate([self.inheritance, other.inheritance]),
+        )
 
     def gene_position(self) -> dict[str, int]:
         """Gene row by id and by upper-case symbol."""

@@ -91,7 +91,11 @@ class GeneTwins:
     def scores(self, case: CaseVector, background_weight: float) -> tuple[np.ndarray, np.ndarray]:
         """(best twin evidence per universe disease `(n_universe,)`, -inf where none; evidence of every
         twin `(n_twins,)`), in nats on the scale of the engine's total, prior log(1/n_genes) included."""
-        own = self.scorer.scores(case).astype(np.float64)
+        return self.mix(self.scorer.scores(case), case, background_weight)
+
+    def mix(self, phenotype: np.ndarray, case: CaseVector, background_weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """`scores` from the twins' summed term evidence `(n_twins,)` (PhenotypeScorer.scores), already computed."""
+        own = phenotype.astype(np.float64)
         if case.present and background_weight:
             own -= background_weight * len(case.present) * self.scorer.background
         twin_scores = self.params.phenotype_scale * own
