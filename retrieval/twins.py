@@ -58,7 +58,7 @@ class GeneTwins:
         self.index = index
         self.links = links
         self.params = params
-        self.scorer = PhenotypeScorer(index, params)
+        self.scorer = PhenotypeScorer(index, params)  # for the twins' own background
         self._nonempty = np.flatnonzero(np.diff(links.indptr) > 0)
         self._starts = links.indptr[self._nonempty]
 
@@ -88,13 +88,11 @@ class GeneTwins:
         index = replace(index, ic=universe.ic)
         return cls(universe, index, _links(universe, index, same_disease), params)
 
-    def scores(self, case: CaseVector, background_weight: float) -> tuple[np.ndarray, np.ndarray]:
-        """(best twin evidence per universe disease `(n_universe,)`, -inf where none; evidence of every
-        twin `(n_twins,)`), in nats on the scale of the engine's total, prior log(1/n_genes) included."""
-        return self.mix(self.scorer.scores(case), case, background_weight)
-
     def mix(self, phenotype: np.ndarray, case: CaseVector, background_weight: float) -> tuple[np.ndarray, np.ndarray]:
-        """`scores` from the twins' summed term evidence `(n_twins,)` (PhenotypeScorer.scores), already computed."""
+        """From the twins' summed term evidence `(n_twins,)` (PhenotypeScorer.scores, computed by the
+        engine's stacked pass): (best twin evidence per universe disease `(n_universe,)`, -inf where
+        none; evidence of every twin `(n_twins,)`), in nats on the scale of the engine's total, prior
+        log(1/n_genes) included."""
         own = phenotype.astype(np.float64)
         if case.present and background_weight:
             own -= background_weight * len(case.present) * self.scorer.background

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -140,6 +139,6 @@ def test_the_service_shows_the_twin_with_its_own_provenance(default_snapshot: Sn
                for c in off.diagnose(CaseRequest(hpo_present=["HP:0001166"]), top=5).candidates)
 
 
-def test_twins_setting_reads_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_twins_setting_reads_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAREGRAPH_RANK_TWIN_DATABASES", "[]")
     assert Settings().rank_twin_databases == []
