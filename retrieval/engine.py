@@ -88,17 +88,21 @@ class RankingEngine:
         self.index = index
         self.params = params
         self.groups = groups or EquivalenceGroups.singletons(index.disease_ids)
-        self.phenotype = PhenotypeScorer(index, params)
         self.genotype = GenotypeScorer(index, params)
         self.twins = twins
-        self.phenotype.background  # noqa: B018 - computed now (~0.5 s, once per engine) rather than on the first case
-        self._stacked: PhenotypeScorer | None = None
-        if twins is not None:
-            twins.scorer.background  # noqa: B018 - likewise for the twins' own scorer (~0.3 s)
-            # Universe and twins scored in one pass over the case's terms: the per-term work is a few
-            # Python-level column slices, so one stacked scorer costs little more than one alone.
-            self._stacked = PhenotypeScorer(index.stacked_with(twins.index), params)
+        # With twins, the universe and its twins are scored in one pass over the case's terms (rows
+        # [:n] then the twins): the per-term work is a few Python-level column slices, so one stacked
+        # scorer costs little more than the universe's alone, and one set of matrices is kept.
+        scored = index if twins is None else index.stacked_with(twins.index)
+        blocks = () if twins is None else (len(index.disease_ids), len(twins.index.disease_ids))
+        self.phenotype = PhenotypeScorer(scored, params, blocks)
+        self.phenotype.background  # noqa: B018 - computed now (~0.3 s per block, once per engine) rather than on the first case
         self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
+
+    @property
+    def background(self) -> np.ndarray:
+        """float32 `(n_diseases,)`: what one present term is worth to each universe disease by chance."""
+        return self.phenotype.background[: len(self.index.disease_ids)]
 
     def gene_rows(self, keys: Sequence[str | None]) -> list[int | None]:
         """Index rows of genes given by HGNC id, NCBIGene id or symbol (None where unknown)."""
@@ -115,22 +119,18 @@ class RankingEngine:
         n = len(self.index.disease_ids)
         params = self.params
         twin_weight = params.twin_weight_variants if variants else params.twin_weight
-        with_twins = self.twins is not None and self._stacked is not None and twin_weight > 0 and (case.present or case.excluded)
-        if with_twins:
-            stacked = self._stacked.scores(case)
-            phenotype, twin_phenotype = stacked[:n], stacked[n:]
+        if case.present or case.excluded:
+            stacked = self.phenotype.scores(case)
         else:
-            phenotype = self.phenotype.scores(case) if case.present or case.excluded else np.zeros(n, np.float32)
-        genotype = self.genotype.scores(variants) if variants else np.zeros(n, np.float32)
+            stacked = np.zeros(len(self.phenotype.index.disease_ids), np.float32)
         weight = params.background_weight_variants if variants else params.background_weight
-        if case.present and weight:
-            background = (weight * len(case.present)) * self.phenotype.background
-        else:
-            background = np.zeros(n, np.float32)
+        chance = (weight * len(case.present)) * self.phenotype.background  # zero without present terms
+        phenotype, background = stacked[:n], chance[:n]
+        genotype = self.genotype.scores(variants) if variants else np.zeros(n, np.float32)
         own = params.phenotype_scale * (phenotype - background)
         mixed, twin, twin_scores = own, None, None
-        if with_twins:
-            twin, twin_scores = self.twins.mix(twin_phenotype, case, weight)
+        if self.twins is not None and twin_weight > 0 and (case.present or case.excluded):
+            twin, twin_scores = self.twins.mix(stacked[n:] - chance[n:])
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
         total = mixed + genotype

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.index import RankingIndex
-from raregraph.retrieval.scoring import CaseVector, PhenotypeScorer, ScoringParams
+from raregraph.retrieval.scoring import ScoringParams
 
 __all__ = ["GeneTwins", "TwinMatch"]
 
@@ -58,7 +58,6 @@ class GeneTwins:
         self.index = index
         self.links = links
         self.params = params
-        self.scorer = PhenotypeScorer(index, params)  # for the twins' own background
         self._nonempty = np.flatnonzero(np.diff(links.indptr) > 0)
         self._starts = links.indptr[self._nonempty]
 
@@ -88,15 +87,12 @@ class GeneTwins:
         index = replace(index, ic=universe.ic)
         return cls(universe, index, _links(universe, index, same_disease), params)
 
-    def mix(self, phenotype: np.ndarray, case: CaseVector, background_weight: float) -> tuple[np.ndarray, np.ndarray]:
-        """From the twins' summed term evidence `(n_twins,)` (PhenotypeScorer.scores, computed by the
-        engine's stacked pass): (best twin evidence per universe disease `(n_universe,)`, -inf where
-        none; evidence of every twin `(n_twins,)`), in nats on the scale of the engine's total, prior
-        log(1/n_genes) included."""
-        own = phenotype.astype(np.float64)
-        if case.present and background_weight:
-            own -= background_weight * len(case.present) * self.scorer.background
-        twin_scores = self.params.phenotype_scale * own
+    def mix(self, evidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """From the twins' chance-corrected term evidence `(n_twins,)` (phenotype - w x n_present x
+        background, computed by the engine's stacked pass): (best twin evidence per universe disease
+        `(n_universe,)`, -inf where none; evidence of every twin `(n_twins,)`), in nats on the scale
+        of the engine's total, prior log(1/n_genes) included."""
+        twin_scores = self.params.phenotype_scale * evidence.astype(np.float64)
         best = np.full(len(self.universe.disease_ids), -np.inf)
         if len(self._nonempty):
             values = twin_scores[self.links.indices] + self.links.data

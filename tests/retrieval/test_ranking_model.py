@@ -25,9 +25,9 @@ def _annotated_terms(engine: RankingEngine) -> np.ndarray:
 
 
 def test_background_is_deterministic_and_grows_with_disease_size(engine: RankingEngine) -> None:
-    background = engine.phenotype.background
+    background = engine.background
     assert background.shape == (len(engine.index.disease_ids),) and np.isfinite(background).all()
-    again = RankingEngine(engine.index, engine.params).phenotype.background
+    again = RankingEngine(engine.index, engine.params).background
     assert np.array_equal(background, again)
     # a disease with many annotations explains a random term better, on average, than a small one
     size = np.diff(engine.index.direct.indptr)
@@ -46,7 +46,7 @@ def test_a_present_term_adds_its_evidence_above_chance(engine: RankingEngine, da
     before = engine.score(CaseVector(base)).total.astype(np.float64)
     after = engine.score(CaseVector((*base, q))).total.astype(np.float64)
     expected = params.phenotype_scale * (
-        engine.phenotype.term_scores(q).astype(np.float64) - params.background_weight * engine.phenotype.background
+        engine.phenotype.term_scores(q).astype(np.float64) - params.background_weight * engine.background
     )
     assert np.allclose(after - before, expected, atol=1e-3)
 
@@ -100,8 +100,8 @@ def test_variants_make_the_phenotype_relative_to_chance_sharper(engine: RankingE
     gene = engine.gene_lookup["FBN1"]
     plain, with_variant = engine.score(case), engine.score(case, [VariantHit(gene, "heterozygous")])
     params = engine.params
-    assert np.allclose(plain.background, params.background_weight * 2 * engine.phenotype.background)
-    assert np.allclose(with_variant.background, params.background_weight_variants * 2 * engine.phenotype.background)
+    assert np.allclose(plain.background, params.background_weight * 2 * engine.background)
+    assert np.allclose(with_variant.background, params.background_weight_variants * 2 * engine.background)
     assert np.allclose(with_variant.total, params.phenotype_scale * (with_variant.phenotype - with_variant.background) + with_variant.genotype, atol=1e-4)
 
 

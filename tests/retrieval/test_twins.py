@@ -142,3 +142,20 @@ def test_the_service_shows_the_twin_with_its_own_provenance(default_snapshot: Sn
 def test_twins_setting_reads_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAREGRAPH_RANK_TWIN_DATABASES", "[]")
     assert Settings().rank_twin_databases == []
+
+
+def test_one_stacked_scorer_scores_each_block_as_if_alone(index: RankingIndex, twins: GeneTwins, engine: RankingEngine) -> None:
+    """The engine keeps one scorer over universe + twins; each block's chance level is its own."""
+    from raregraph.retrieval.scoring import PhenotypeScorer
+
+    n = len(index.disease_ids)
+    alone = PhenotypeScorer(index, ScoringParams()), PhenotypeScorer(twins.index, ScoringParams())
+    assert engine.phenotype.blocks == (n, len(twins.index.disease_ids))
+    assert np.allclose(engine.background, alone[0].background, atol=1e-6)
+    assert np.allclose(engine.phenotype.background[n:], alone[1].background, atol=1e-6)
+    case = CaseVector(tuple(int(t) for t in _terms(index)[[7, 700, 7000]]), excluded=(int(_terms(index)[70]),))
+    stacked = engine.phenotype.scores(case)
+    assert np.allclose(stacked[:n], alone[0].scores(case), atol=1e-5)
+    assert np.allclose(stacked[n:], alone[1].scores(case), atol=1e-5)
+    with pytest.raises(ValueError, match="do not add up"):
+        PhenotypeScorer(index, ScoringParams(), blocks=(n - 1,))
