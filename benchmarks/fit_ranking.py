@@ -5,14 +5,18 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
 1. background_weight (cases without variants): grid 0..1.25 on the dev cases outside
    dev_sample (so dev_sample stays a check set), track P, on both protocols: the standard
    snapshot and one de-leaked of every dev case's references. Printed as a table; 0.75 had the
-   best MRR on the standard snapshot and within 0.002 of the best de-leaked.
+   best MRR on the standard snapshot and within 0.002 of the best de-leaked. With gene twins
+   (re-run 2026-11-23): standard flat from 0.75 to 1.25 (0.580 / 0.581), de-leaked best at
+   1.25 (0.399 vs 0.381); dev_sample ranked lower at 1.25 on both, so 0.75 was kept.
 2. Genotype (gene_scale, gene_bonus, zygosity_mismatch): conditional-logit (softmax over
    candidate diseases) maximum likelihood on track PV, both protocols pooled, at most
    --per-disease cases per disease, with the phenotype term fixed at
    phenotype_scale x (phenotype - background_weight_variants x n_present x background).
    Candidates: the 300 best by the current model, every disease a case variant hits, 200 random
    ones and the gold. Also reported: the same fit with diseases held out (5 folds by disease),
-   evaluated on dev_sample over the whole universe.
+   evaluated on dev_sample over the whole universe. Refitted with gene twins (re-run 2026-11-23, 4.8 min
+   for all four steps): gene_bonus 0.317, zygosity_mismatch 2.991, gene_scale 1.966; dev_sample
+   PV ranked slightly lower with them than with the weights in ScoringParams, which were kept.
 
     .venv/bin/python benchmarks/fit_ranking.py [--cases ../shared/data/eval/dev_cases.jsonl]
         [--sample ../shared/data/eval/dev_sample.jsonl] [--per-disease 12] [--background-variants 1.0]
