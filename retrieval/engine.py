@@ -130,7 +130,7 @@ class RankingEngine:
         own = params.phenotype_scale * (phenotype - background)
         mixed, twin, twin_scores = own, None, None
         if self.twins is not None and twin_weight > 0 and (case.present or case.excluded):
-            twin, twin_scores = self.twins.mix(stacked[n:] - chance[n:])
+            twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:])
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
         total = mixed + genotype
