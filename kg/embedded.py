@@ -237,10 +237,6 @@ class EmbeddedGraph:
     def _inheritance_by_disease(self) -> "_SortedRows":
         return _SortedRows(self._inheritance.with_columns(aspect=pl.lit("I")), "disease_id", "term_id")
 
-    @cached_property
-    def _genes_by_disease(self) -> "_SortedRows":
-        return _SortedRows(self._disease_genes.unique(subset=["disease_id", "gene_id"]), "disease_id", "gene_id")
-
     def diseases_for_terms(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
         return _group(_annotations(self._phenotypes_by_term.rows(ids)), key=lambda a: a.term_id)
 

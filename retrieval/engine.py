@@ -91,8 +91,8 @@ class RankingEngine:
         self.genotype = GenotypeScorer(index, params)
         self.twins = twins
         # With twins, the universe and its twins are scored in one pass over the case's terms (rows
-        # [:n] then the twins): the per-term work is a few Python-level column slices, so one stacked
-        # scorer costs little more than the universe's alone, and one set of matrices is kept.
+        # [:n] then the twins): the per-term work is a few numpy calls whatever the row count, so one
+        # stacked scorer costs little more than the universe's alone, and one set of matrices is kept.
         scored = index if twins is None else index.stacked_with(twins.index)
         blocks = () if twins is None else (len(index.disease_ids), len(twins.index.disease_ids))
         self.phenotype = PhenotypeScorer(scored, params, blocks)

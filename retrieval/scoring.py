@@ -87,7 +87,8 @@ class PhenotypeScorer:
     annotated NOT to have earns `negated_match`; a present term under one of d's NOT
     annotations costs `negated_penalty`.
     `background` is what one present term is worth to each disease by chance (see there).
-    Cost: three column slices of `(n_diseases, n_terms)` CSC matrices per case term.
+    Cost per case term: one row-wise max over ~20 columns of the side-by-side match matrices and one
+    column read for NOT annotations (`(n_diseases,)` float32 work, a few numpy calls).
     """
 
     def __init__(self, index: RankingIndex, params: ScoringParams, blocks: Sequence[int] = ()) -> None:
