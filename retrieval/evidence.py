@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import Annotation
 from raregraph.retrieval.index import RankingIndex
-from raregraph.retrieval.scoring import CaseVector
+from raregraph.retrieval.scoring import CaseVector, concatenated_ranges
 
 __all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "explain", "explain_many"]
 
@@ -152,9 +152,8 @@ class _DiseaseTerms:
         # (direct term, one of its ancestors) pairs, flat: "direct terms below a" is one mask.
         direct = np.fromiter(self.direct, dtype=np.int64, count=len(self.direct))
         starts, ends = index.closure.indptr[direct], index.closure.indptr[direct + 1]
-        lengths = ends - starts
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        self._owner = np.repeat(direct, lengths)
+        offsets = concatenated_ranges(starts, ends)
+        self._owner = np.repeat(direct, ends - starts)
         self._ancestor = index.closure.indices[offsets]
 
     def direct_below(self, term: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from raregraph.retrieval.index import INHERITANCE_MODES, RankingIndex
 
-__all__ = ["ScoringParams", "CaseVector", "VariantHit", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
+__all__ = ["ScoringParams", "CaseVector", "VariantHit", "PhenotypeScorer", "GenotypeScorer", "ColumnMax", "concatenated_ranges"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,12 @@ class PhenotypeScorer:
         return total
 
 
+def concatenated_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """int64 positions of every range [starts[i], ends[i]) back to back, without a Python loop."""
+    lengths = ends - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+
+
 class ColumnMax:
     """Row-wise max over a few columns of a sparse matrix, fast: heavy columns are kept dense.
 
@@ -205,8 +211,7 @@ class ColumnMax:
             rows = self._rows[span]  # unique within a column, so fancy assignment is safe
             best[rows] = np.maximum(best[rows], self._data[span])
         elif len(sparse):
-            starts, lengths = self._ptr[sparse], self._ptr[sparse + 1] - self._ptr[sparse]
-            offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+            offsets = concatenated_ranges(self._ptr[sparse], self._ptr[sparse + 1])
             np.maximum.at(best, self._rows[offsets], self._data[offsets])
         return best
 

@@ -1,4 +1,4 @@
-"""ColumnMax, the sparse kernel every phenotype score goes through: it must equal a plain dense max."""
+"""ColumnMax, the sparse kernel every phenotype score goes through (it must equal a plain dense max), and its range helper."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raregraph.retrieval.scoring import ColumnMax
+from raregraph.retrieval.scoring import ColumnMax, concatenated_ranges
 
 
 @settings(max_examples=200, deadline=None)
@@ -35,3 +35,12 @@ def test_results_are_fresh_arrays() -> None:
     first = kernel([0])
     first += 100.0
     assert np.array_equal(kernel([0]), np.array([1.0, 3.0], dtype=np.float32))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 10)), max_size=8))
+def test_concatenated_ranges_lists_every_position_in_order(spans: list[tuple[int, int]]) -> None:
+    starts = np.array([a for a, _ in spans], dtype=np.int64)
+    ends = np.array([a + n for a, n in spans], dtype=np.int64)
+    expected = [p for a, n in spans for p in range(a, a + n)]
+    assert concatenated_ranges(starts, ends).tolist() == expected
