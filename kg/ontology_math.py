@@ -1,11 +1,11 @@
-"""Ontology maths on sparse matrices: is_a closure and information content."""
+"""Ontology maths on sparse matrices: is_a closure and information content (and the range helper they share with callers)."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ancestor_closure", "annotation_closure", "information_content"]
+__all__ = ["ancestor_closure", "annotation_closure", "concatenated_ranges", "information_content"]
 
 
 def ancestor_closure(n_terms: int, child: np.ndarray, parent: np.ndarray) -> sp.csr_matrix:
@@ -39,3 +39,9 @@ def information_content(propagated: sp.csr_matrix) -> np.ndarray:
     counts = np.asarray(propagated.sum(axis=0)).ravel().astype(np.float64)
     counts = np.maximum(counts, 1.0)
     return 0.0 - np.log(counts / total)  # 0.0 - keeps the root at +0.0, not -0.0
+
+
+def concatenated_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """int64 positions of every range [starts[i], ends[i]) back to back, without a Python loop."""
+    lengths = ends - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())

@@ -11,8 +11,9 @@ import scipy.sparse as sp
 
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import Annotation
+from raregraph.kg.ontology_math import concatenated_ranges
 from raregraph.retrieval.index import RankingIndex
-from raregraph.retrieval.scoring import CaseVector, concatenated_ranges
+from raregraph.retrieval.scoring import CaseVector
 
 __all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "explain", "explain_many"]
 

@@ -10,9 +10,10 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from raregraph.kg.ontology_math import concatenated_ranges
 from raregraph.retrieval.index import INHERITANCE_MODES, RankingIndex
 
-__all__ = ["ScoringParams", "CaseVector", "VariantHit", "PhenotypeScorer", "GenotypeScorer", "ColumnMax", "concatenated_ranges"]
+__all__ = ["ScoringParams", "CaseVector", "VariantHit", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,6 @@ class PhenotypeScorer:
             f = self._freq[:, list(case.excluded)].toarray()
             total += params.excluded_weight * np.log1p(-params.excluded_certainty * f).sum(axis=1)
         return total
-
-
-def concatenated_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """int64 positions of every range [starts[i], ends[i]) back to back, without a Python loop."""
-    lengths = ends - starts
-    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
 
 
 class ColumnMax:

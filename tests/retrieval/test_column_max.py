@@ -7,7 +7,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raregraph.retrieval.scoring import ColumnMax, concatenated_ranges
+from raregraph.kg.ontology_math import concatenated_ranges
+from raregraph.retrieval.scoring import ColumnMax
 
 
 @settings(max_examples=200, deadline=None)
