@@ -521,7 +521,12 @@ class _SortedRows:
     def __init__(self, frame: pl.DataFrame, key: str, then: str) -> None:
         self._frame = frame.sort(key, then)
         self._keys = self._frame[key].to_numpy().astype(object)
-        self._then = self._frame[then].to_list()
+        self._then_column = then
+
+    @cached_property
+    def _then(self) -> list[str]:
+        # Python strings for the second column, made only for tables filtered by it (~16 MB each).
+        return self._frame[self._then_column].to_list()
 
     def rows(self, ids: Sequence[str], then_in: Sequence[str] | None = None) -> pl.DataFrame:
         """Rows whose key is in `ids` (and, when given, whose second column is in `then_in`), in id
