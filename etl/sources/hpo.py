@@ -93,10 +93,13 @@ def _obo_rows(onto: object) -> tuple[list[dict[str, object]], list[dict[str, obj
     terms: list[dict[str, object]] = []
     synonyms: list[dict[str, object]] = []
     parents: list[dict[str, object]] = []
-    for term in onto.terms():  # type: ignore[attr-defined]
+    # pronto yields terms, synonyms and superclasses in hash order, which changes from one process to
+    # the next: sorted, the same hp.obo always gives the same tables (and the same ranking: the
+    # chance level is taken over a systematic sample of annotations in term order).
+    for term in sorted(onto.terms(), key=lambda t: t.id):  # type: ignore[attr-defined]
         if not _HPO_ID.match(term.id):
             continue  # hp.obo imports a few non-HPO ids (e.g. UPHENO); they are not HPO terms
-        replaced = [t.id for t in term.replaced_by] if term.obsolete else []
+        replaced = sorted(t.id for t in term.replaced_by) if term.obsolete else []
         terms.append({
             "id": term.id,
             "label": term.name or "",
@@ -108,13 +111,13 @@ def _obo_rows(onto: object) -> tuple[list[dict[str, object]], list[dict[str, obj
             "alt_ids": sorted(term.alternate_ids),
             "xrefs": sorted(x.id for x in term.xrefs),
         })
-        for syn in term.synonyms:
+        for syn in sorted(term.synonyms, key=lambda y: (y.description, y.scope, y.type.id if y.type else "")):
             synonyms.append({
                 "term_id": term.id, "synonym": syn.description, "scope": syn.scope,
                 "synonym_type": syn.type.id if syn.type else None,
             })
         if not term.obsolete:
-            for parent in term.superclasses(distance=1, with_self=False):
+            for parent in sorted(term.superclasses(distance=1, with_self=False), key=lambda t: t.id):
                 if _HPO_ID.match(parent.id):
                     parents.append({"term_id": term.id, "parent_id": parent.id})
     return terms, synonyms, parents

@@ -9,6 +9,7 @@ import pytest
 
 from raregraph.errors import SourceFormatError, SourceMissingError
 from raregraph.etl.build import BuildInputs, BuildOptions, build_snapshot, snapshot_id_for
+from raregraph.etl.locate import default_hpo_dir
 from raregraph.etl.snapshot import Snapshot, list_snapshots
 from raregraph.etl.sources.hpo import find_hpo_files
 from tests.conftest import MINI_RELEASE
@@ -32,6 +33,22 @@ def test_same_inputs_same_id(tmp_path: Path, mini_snapshot: Snapshot) -> None:
     again = _build(MINI_RELEASE, tmp_path / "other")
     assert again.id == mini_snapshot.id
     assert again.manifest["tables"] == mini_snapshot.manifest["tables"]
+
+
+def test_the_real_hp_obo_gives_the_same_tables_in_any_process() -> None:
+    """pronto iterates in hash order, which differs per process: the tables must not (the ranking's chance
+    level samples annotations in term order, so two builds of one release ranked slightly differently)."""
+    import os
+    import subprocess
+    import sys
+
+    digest = ("import hashlib, sys; from pathlib import Path; from raregraph.etl.sources.hpo import parse_obo; "
+              "frames, _ = parse_obo(Path(sys.argv[1])); "
+              "print(hashlib.sha256(repr([f.rows() for f in frames.values()]).encode()).hexdigest())")
+    obo = str(default_hpo_dir() / "hp.obo")
+    out = {seed: subprocess.run([sys.executable, "-c", digest, obo], check=True, capture_output=True, text=True,
+                                env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip() for seed in ("1", "2")}
+    assert out["1"] and out["1"] == out["2"]
 
 
 def test_changed_input_changes_id(mini_copy: Path, mini_snapshot: Snapshot) -> None:
