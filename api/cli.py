@@ -51,6 +51,9 @@ def etl_build(
     clinvar_origin: Annotated[str, typer.Option(help="ClinVar rows of this origin are kept ('all' keeps every origin)")] = "germline",
     clinvar_release: Annotated[str | None, typer.Option(
         help="ClinVar release (variant_summary states none; default: a date in the file name, else its sha256)")] = None,
+    mondo_sssom: Annotated[Path | None, typer.Option(
+        help="MONDO's SSSOM mappings (mondo.sssom.tsv): MONDO ids, and OMIM/Orphanet entries that are exact matches "
+             "of one MONDO disease listed once")] = None,
     out: Annotated[Path | None, typer.Option(help="Snapshot root folder (default: RAREGRAPH_SNAPSHOT_DIR)")] = None,
     skip_bad_records: Annotated[bool, typer.Option(help="Count and list bad records instead of stopping")] = False,
     exclude_references: Annotated[
@@ -67,7 +70,7 @@ def etl_build(
         chosen = source_dir or settings.source_dir
         inputs = BuildInputs.discover(
             chosen or default_hpo_dir(), orphadata_dir=orphadata_dir, omim_dir=omim_dir, clinvar=clinvar,
-            clinvar_release=clinvar_release, search_source_dir=chosen is not None,
+            clinvar_release=clinvar_release, search_source_dir=chosen is not None, mondo=mondo_sssom,
         )
         refs = read_reference_list(exclude_references) if exclude_references else frozenset()
         options = BuildOptions(skip_bad_records=skip_bad_records, exclude_references=refs, clinvar_assembly=clinvar_assembly,

@@ -25,6 +25,7 @@ from raregraph.etl.snapshot import MANIFEST, SCHEMA_VERSION, Snapshot
 from raregraph.etl.sources.base import ParseReport, SourceOutput, sha256_of
 from raregraph.etl.sources.clinvar import find_clinvar_file, load_clinvar
 from raregraph.etl.sources.hpo import HpoPaths, find_hpo_files, load_hpo
+from raregraph.etl.sources.mondo import find_mondo_sssom, load_mondo_sssom
 from raregraph.etl.sources.omim import FILE_NAMES as OMIM_FILE_NAMES
 from raregraph.etl.sources.omim import OmimPaths, find_omim_files, load_omim
 from raregraph.etl.sources.orphadata import PRODUCTS as ORPHADATA_PRODUCTS
@@ -59,7 +60,7 @@ _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}(?:-\d{2})?)")
 
 @dataclass(frozen=True)
 class BuildInputs:
-    """The release files a snapshot is built from: HPO always, Orphadata, OMIM and ClinVar when given."""
+    """The release files a snapshot is built from: HPO always, Orphadata, OMIM, ClinVar and MONDO when given."""
 
     hpo: HpoPaths
     orphadata: OrphadataPaths | None = None
@@ -67,14 +68,16 @@ class BuildInputs:
     clinvar: Path | None = None  # variant_summary.txt(.gz)
     # variant_summary states no release: this one, else a date in its file name, else "sha256:<12 hex>"
     clinvar_release: str | None = None
+    mondo: Path | None = None  # MONDO's SSSOM mappings (mondo.sssom.tsv): MONDO ids and exact OMIM/ORPHA equivalences
     extra_loaders: tuple[tuple[str, tuple[Path, ...], Callable[[BuildOptions], SourceOutput]], ...] = field(default=())
 
     @classmethod
     def discover(
         cls, source_dir: Path, *, orphadata_dir: Path | None = None, omim_dir: Path | None = None,
         clinvar: Path | None = None, clinvar_release: str | None = None, search_source_dir: bool = True,
+        mondo: Path | None = None,
     ) -> "BuildInputs":
-        """HPO files of `source_dir`, plus Orphadata/OMIM/ClinVar files under their usual names there
+        """HPO files of `source_dir`, plus Orphadata/OMIM/ClinVar/MONDO files under their usual names there
         (when `search_source_dir`) or in the folders/file given; a folder given without them raises."""
         orphadata = find_orphadata_files(orphadata_dir or source_dir) if orphadata_dir or search_source_dir else None
         if orphadata_dir is not None and orphadata is None:
@@ -86,7 +89,11 @@ class BuildInputs:
         if clinvar is not None and not clinvar.is_file():
             raise SourceMissingError(f"ClinVar file not found: {clinvar}")
         clinvar = clinvar or (find_clinvar_file(source_dir) if search_source_dir else None)
-        return cls(find_hpo_files(source_dir), orphadata=orphadata, omim=omim, clinvar=clinvar, clinvar_release=clinvar_release)
+        if mondo is not None and not mondo.is_file():
+            raise SourceMissingError(f"MONDO SSSOM file not found: {mondo}")
+        mondo = mondo or (find_mondo_sssom(source_dir) if search_source_dir else None)
+        return cls(find_hpo_files(source_dir), orphadata=orphadata, omim=omim, clinvar=clinvar, clinvar_release=clinvar_release,
+                   mondo=mondo)
 
     def labelled_files(self) -> Iterator[tuple[str, Path]]:
         """(role, path) of every input file; HPO and extra files have the empty role (as before roles existed)."""
@@ -98,6 +105,8 @@ class BuildInputs:
                     yield f"{group}:{f.name}", Path(path)
         if self.clinvar is not None:
             yield "clinvar", self.clinvar
+        if self.mondo is not None:
+            yield "mondo", self.mondo
         for _, paths, _ in self.extra_loaders:
             for path in paths:
                 yield "", path
@@ -204,6 +213,9 @@ def _load_all(inputs: BuildInputs, options: BuildOptions, say: Progress) -> tupl
         say(f"parsing ClinVar ({inputs.clinvar.name}, {options.clinvar_assembly}, {options.clinvar_origin or 'all origins'})")
         outputs.append(load_clinvar(inputs.clinvar, assembly=options.clinvar_assembly, origin=options.clinvar_origin,
                                     skip_bad_records=skip, release=_clinvar_release(inputs)))
+    if inputs.mondo is not None:
+        say(f"parsing MONDO mappings ({inputs.mondo.name})")
+        outputs.append(load_mondo_sssom(inputs.mondo, skip_bad_records=skip))
     for name, _, loader in inputs.extra_loaders:
         say(f"parsing {name}")
         outputs.append(loader(options))

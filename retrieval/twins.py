@@ -73,8 +73,10 @@ class GeneTwins:
     ) -> GeneTwins | None:
         """Twins from `databases` (cached index); None when the snapshot describes no such disease.
 
-        same_disease[i] lists the ids universe disease i is known to be (its equivalence group):
-        those are the disease itself, never its twin.
+        same_disease[i] lists the ids universe disease i is known to be (its equivalence group).
+        An equivalent that is itself in the universe is the same candidate, listed once, so never
+        its twin; one outside the universe (an Orphanet entry exactly matched by MONDO while the
+        universe is OMIM) stays a twin: it is the other description of the disease twins are for.
         """
         if not databases:
             return None
@@ -122,7 +124,8 @@ def _links(universe: RankingIndex, index: RankingIndex, same_disease: Sequence[S
     shared = (universe.disease_genes.astype(np.float32) @ twin_genes.T).tocoo()
     n_genes = np.asarray(twin_genes.sum(axis=1)).ravel()
     twin_row = {d: i for i, d in enumerate(index.disease_ids)}
-    itself = {(i, twin_row[d]) for i, ids in enumerate(same_disease) for d in ids if d in twin_row}
+    listed = universe.disease_position
+    itself = {(i, twin_row[d]) for i, ids in enumerate(same_disease) for d in ids if d in twin_row and d in listed}
     keep = np.array([(r, c) not in itself for r, c in zip(shared.row.tolist(), shared.col.tolist())], dtype=bool)
     rows, cols = shared.row[keep], shared.col[keep]
     # log(1/n) is <= 0 and 0 for a one-gene twin, which a sparse matrix would drop: store it shifted

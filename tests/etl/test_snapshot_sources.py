@@ -67,14 +67,14 @@ G2P_ROWS = (
 runner = CliRunner()
 
 
-def make_release(target: Path) -> Path:
+def make_release(target: Path, samples: dict[Path, str] = SAMPLES) -> Path:
     """The mini HPO release with the real rows above, plus every sample under its release name."""
     shutil.copytree(MINI_RELEASE, target)
     with (target / "phenotype.hpoa").open("a", encoding="utf-8") as handle:
         handle.write("\n".join(HPOA_ROWS) + "\n")
     with (target / "genes_to_phenotype.txt").open("a", encoding="utf-8") as handle:
         handle.write("\n".join(G2P_ROWS) + "\n")
-    for sample, name in SAMPLES.items():
+    for sample, name in samples.items():
         shutil.copyfile(sample, target / name)
     return target
 

@@ -68,6 +68,21 @@ def test_a_disease_is_never_its_own_twin(default_snapshot: Snapshot) -> None:
     assert both.disease_ids[orpha] not in twin_ids(omim)
 
 
+def test_an_equivalent_outside_the_universe_stays_a_twin(default_snapshot: Snapshot, index: RankingIndex) -> None:
+    """An Orphanet entry exactly matching an OMIM disease (e.g. through MONDO) describes it a second time: with
+    the universe OMIM only it is not listed, so it must stay that disease's twin (dropping it lowered the ranking)."""
+    plain = GeneTwins.load(default_snapshot, index, ScoringParams(), databases=("ORPHA",),
+                           same_disease=[(d,) for d in index.disease_ids])
+    assert plain is not None
+    row = next(r for r in range(len(index.disease_ids)) if plain.links[r].nnz)
+    twin = plain.index.disease_ids[plain.links[row].indices[0]]
+    same = [(d,) for d in index.disease_ids]
+    same[row] = (index.disease_ids[row], twin, "MONDO:0000001")
+    with_equivalent = GeneTwins.load(default_snapshot, index, ScoringParams(), databases=("ORPHA",), same_disease=same)
+    assert with_equivalent is not None
+    assert (with_equivalent.links != plain.links).nnz == 0
+
+
 def test_no_twins_without_such_diseases(mini_snapshot: Snapshot, default_snapshot: Snapshot, index: RankingIndex) -> None:
     assert GeneTwins.load(default_snapshot, index, ScoringParams(), databases=(), same_disease=[]) is None
     mini = RankingIndex.load(mini_snapshot, unknown_frequency=0.5, databases=("OMIM",))
