@@ -313,14 +313,15 @@ def pmid_counts(phenotypes: Any, disease_ids: list[str]) -> np.ndarray:
 
 
 def exact_pairs_via_mondo(path: Path) -> list[tuple[str, str]]:
-    """(OMIM id, ORPHA id) pairs that are both exact matches of one MONDO class in an SSSOM TSV."""
+    """(OMIM id, ORPHA id) pairs that are both exact matches of one MONDO class (the ETL's SSSOM loader)."""
+    import polars as pl
+
+    from raregraph.etl.sources.mondo import load_mondo_sssom
+
+    exact = load_mondo_sssom(path).tables["disease_xrefs"].filter(pl.col("mapping_exact"))
     members: dict[str, list[str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split("\t")
-        if line.startswith("#") or len(fields) < 4 or fields[2] != "skos:exactMatch":
-            continue
-        if fields[3].startswith(("OMIM:", "Orphanet:")):
-            members.setdefault(fields[0], []).append(fields[3].replace("Orphanet:", "ORPHA:"))
+    for mondo, xref in exact.select("disease_id", "xref_id").iter_rows():
+        members.setdefault(mondo, []).append(xref)
     return [(a, b) for ids in members.values() for a in ids if a.startswith("OMIM:") for b in ids if b.startswith("ORPHA:")]
 
 
