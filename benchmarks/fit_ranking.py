@@ -327,7 +327,7 @@ def exact_pairs_via_mondo(path: Path) -> list[tuple[str, str]]:
 
 def with_exact_links(twins: Any, pairs: list[tuple[str, str]], log_prior: float) -> Any:
     """The gene-twin links plus exact pairs at `log_prior` (the larger prior where both link a pair)."""
-    import scipy.sparse as sp
+    from raregraph.retrieval.twins import link_matrix
 
     links = twins.links.tocoo()
     value = dict(zip(zip(links.row.tolist(), links.col.tolist()), links.data.tolist()))
@@ -337,12 +337,8 @@ def with_exact_links(twins: Any, pairs: list[tuple[str, str]], log_prior: float)
             key = (universe[a], twin[b])
             value[key] = max(value.get(key, -np.inf), log_prior)
     keys = list(value)
-    # Shifted by one nat while built so that log-prior 0 is stored explicitly (as twins._links does).
-    out = sp.csr_matrix((np.array([value[k] for k in keys], np.float32) + 1.0, ([k[0] for k in keys], [k[1] for k in keys])),
-                        shape=links.shape)
-    out.data -= 1.0
-    out.sort_indices()
-    return out
+    return link_matrix(np.array([k[0] for k in keys]), np.array([k[1] for k in keys]), np.array([value[k] for k in keys]),
+                       links.shape)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import ScoringParams
 
-__all__ = ["GeneTwins", "TwinMatch"]
+__all__ = ["GeneTwins", "TwinMatch", "link_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +128,16 @@ def _links(universe: RankingIndex, index: RankingIndex, same_disease: Sequence[S
     itself = {(i, twin_row[d]) for i, ids in enumerate(same_disease) for d in ids if d in twin_row and d in listed}
     keep = np.array([(r, c) not in itself for r, c in zip(shared.row.tolist(), shared.col.tolist())], dtype=bool)
     rows, cols = shared.row[keep], shared.col[keep]
+    links = link_matrix(rows, cols, -np.log(n_genes[cols]), (len(universe.disease_ids), len(index.disease_ids)))
+    log.debug("gene twins: %d links for %d universe diseases", links.nnz, int((np.diff(links.indptr) > 0).sum()))
+    return links
+
+
+def link_matrix(rows: np.ndarray, cols: np.ndarray, log_prior: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """float32 CSR of twin links valued `log_prior`, every link stored explicitly (a log-prior of 0 too)."""
     # log(1/n) is <= 0 and 0 for a one-gene twin, which a sparse matrix would drop: store it shifted
-    # by one nat and take the shift back here, so every stored link is explicit.
-    links = sp.csr_matrix(
-        ((1.0 - np.log(n_genes[cols])).astype(np.float32), (rows, cols)), shape=(len(universe.disease_ids), len(index.disease_ids))
-    )
+    # by one nat and take the shift back, so every stored link is explicit.
+    links = sp.csr_matrix(((np.asarray(log_prior, np.float64) + 1.0).astype(np.float32), (rows, cols)), shape=shape)
     links.data -= 1.0
     links.sort_indices()
-    log.debug("gene twins: %d links for %d universe diseases", links.nnz, int((np.diff(links.indptr) > 0).sum()))
     return links
