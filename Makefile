@@ -21,8 +21,14 @@ $(CORE): pyproject.toml | $(BIN)/pip
 	$(BIN)/pip install --quiet -e .
 	touch $(CORE)
 
+# llama-cpp-python is built from source: a native build (-march=native) segfaults on CPUs with
+# AVX-512/AMX in its first completion, so the build targets a portable AVX2 baseline that every
+# current x86-64 server runs; LLAVA (the multimodal library) is never loaded here.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF
+
 $(FULL): pyproject.toml | $(BIN)/pip
-	$(BIN)/pip install --quiet -e '.[dev,nlp,llm]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev,nlp,llm]'
 	touch $(CORE) $(FULL)
 
 # A Marfan-like case: arachnodactyly, ectopia lentis, aortic root aneurysm, myopia.
