@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,35 @@ from raregraph.etl.sources.hpo import find_hpo_files
 from raregraph.kg.embedded import EmbeddedGraph
 
 MINI_RELEASE = Path(__file__).parent / "data" / "mini_release"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_DATA = Path(__file__).parent / "data"  # small real excerpts, each folder with its provenance README
+# The folder of real data beside this checkout on the developers' machine. A clone has none, so
+# tests must never read it: the audit hook below makes any read fail here as it would on a clone.
+SIBLING_DATA = Path(__file__).resolve().parents[2] / "shared"
+
+
+class ReadsOutsideRepositoryError(RuntimeError):
+    """A test read the data folder beside the checkout, which a clone of the repository lacks."""
+
+
+def _refuse_sibling_data(event: str, args: tuple[object, ...]) -> None:
+    if event not in ("open", "os.listdir", "os.scandir") or not args:
+        return
+    path = args[0]
+    if not isinstance(path, (str, os.PathLike)):
+        return  # a file descriptor, or bytes
+    absolute = os.path.abspath(os.fspath(path))
+    if absolute == str(SIBLING_DATA) or absolute.startswith(str(SIBLING_DATA) + os.sep):
+        raise ReadsOutsideRepositoryError(
+            f"{absolute}: tests must not read {SIBLING_DATA} (a clone has none); copy a small real excerpt "
+            "into tests/data/ with a provenance README"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    sys.addaudithook(_refuse_sibling_data)
+    # A developer's shell (e.g. RAREGRAPH_LLM_BASE_URL) must not change what the tests see; tests set their own.
+    for name in [n for n in os.environ if n.startswith("RAREGRAPH_")]:
+        del os.environ[name]
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +80,6 @@ def mini_copy(tmp_path: Path) -> Path:
 # (moved here from tests/integration/conftest.py so tests/kg can use them)
 
 import json  # noqa: E402 - appended section
-import os  # noqa: E402
 import socket  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402

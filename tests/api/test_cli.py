@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from raregraph.api.cli import app
 from raregraph.etl.snapshot import Snapshot
-from tests.conftest import MINI_RELEASE, SHARED_DATA
+from tests.conftest import MINI_RELEASE, TEST_DATA
 
 runner = CliRunner()
 
@@ -60,7 +60,7 @@ def test_empty_case_is_refused(env: dict[str, str]) -> None:
 
 
 def test_rank_and_eval_on_dev_cases(env: dict[str, str], tmp_path: Path) -> None:
-    cases = (SHARED_DATA / "eval" / "dev_sample.jsonl").read_text(encoding="utf-8").splitlines()[:20]
+    cases = (TEST_DATA / "eval" / "dev_sample.jsonl").read_text(encoding="utf-8").splitlines()[:20]
     broken = '{"id": "broken", "hpo_present": ["HP:12"]}'
     empty = '{"id": "empty", "hpo_present": ["HP:9999999"]}'
     cases_file = tmp_path / "cases.jsonl"
@@ -78,7 +78,7 @@ def test_rank_and_eval_on_dev_cases(env: dict[str, str], tmp_path: Path) -> None
     assert not out.with_name(out.name + ".partial").exists()
 
     gold = tmp_path / "gold.jsonl"
-    gold_lines = (SHARED_DATA / "eval" / "dev_sample_gold.jsonl").read_text(encoding="utf-8").splitlines()[:20]
+    gold_lines = (TEST_DATA / "eval" / "dev_sample_gold.jsonl").read_text(encoding="utf-8").splitlines()[:20]
     gold.write_text("\n".join(gold_lines) + "\n", encoding="utf-8")
     summary = tmp_path / "summary.json"
     result = runner.invoke(app, ["eval", "--input", str(out), "--gold", str(gold), "--json-out", str(summary)])

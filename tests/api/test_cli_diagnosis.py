@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from raregraph.api.cli import app
 from raregraph.etl.snapshot import Snapshot
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 runner = CliRunner()
-PHENOPACKETS = SHARED_DATA / "eval" / "phenopackets"
+PHENOPACKETS = TEST_DATA / "eval" / "phenopackets"
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from raregraph.api.service import DiagnosisService, build_service
 from raregraph.settings import Settings
 from raregraph.errors import SnapshotNotFoundError
 from raregraph.etl.snapshot import Snapshot
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 MARFAN = ["HP:0001166", "HP:0001083", "HP:0002616"]  # arachnodactyly, ectopia lentis, aortic root aneurysm
 OBSOLETE_REPLACED = ("HP:0000057", "HP:0008665")  # obsolete Clitoromegaly -> Clitoral hypertrophy (hp.obo 2025-01-16)
@@ -160,7 +160,7 @@ def test_diagnose_reads_free_text(client: TestClient) -> None:
 
 
 def test_diagnose_a_phenopacket(client: TestClient) -> None:
-    packet = json.loads((SHARED_DATA / "eval/phenopackets/ACBD6__PMID_37951597_Family_12_Subject_1.json").read_text())
+    packet = json.loads((TEST_DATA / "eval/phenopackets/ACBD6__PMID_37951597_Family_12_Subject_1.json").read_text())
     doc = client.post("/v1/diagnose", params={"top": 3}, json={"phenopacket": packet}).json()
     assert "HP:0001263" in {t["id"] for t in doc["case"]["present"]} and len(doc["candidates"]) == 3
     both = client.post("/v1/diagnose", json={"phenopacket": packet, "hpo_present": MARFAN})

@@ -1,4 +1,4 @@
-"""ClinVar variant_summary loader on the samples in ../shared/data/clinvar (issue: Orphadata, OMIM and ClinVar loaders)."""
+"""ClinVar variant_summary loader on the samples in tests/data/clinvar (issue: Orphadata, OMIM and ClinVar loaders)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from raregraph.etl.sources.base import SourceOutput
 from raregraph.etl.sources.clinvar import REVIEW_STATUS_STARS, find_clinvar_file, iter_variants, load_clinvar
 from raregraph.etl.tables import TABLES
 
-CLINVAR = Path(__file__).resolve().parents[3] / "shared" / "data" / "clinvar"
+CLINVAR = Path(__file__).resolve().parents[1] / "data" / "clinvar"
 SAMPLE = CLINVAR / "exomiser-extracts" / "variant_summary.clinvar_test.txt.gz"  # real rows, 34-column layout
 FORMAT_40 = CLINVAR / "ncbi-format-samples_FAKE-DATA" / "variant_summary.txt"  # NCBI's format sample, fake content
 BROKEN = Path(__file__).parent / "broken"

@@ -1,4 +1,4 @@
-"""OMIM loader on the fixture-sized samples in ../shared/data/omim (issue: Orphadata, OMIM and ClinVar loaders)."""
+"""OMIM loader on the fixture-sized samples in tests/data/omim (issue: Orphadata, OMIM and ClinVar loaders)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from raregraph.etl.sources.omim import (
 )
 from raregraph.etl.tables import TABLES
 
-OMIM = Path(__file__).resolve().parents[3] / "shared" / "data" / "omim"
+OMIM = Path(__file__).resolve().parents[1] / "data" / "omim"
 GENEMAP2, MIM2GENE, MORBIDMAP = OMIM / "genemap2.fixture.txt", OMIM / "mim2gene.head40.txt", OMIM / "morbidmap.head40.txt"
 BROKEN = Path(__file__).parent / "broken"
 

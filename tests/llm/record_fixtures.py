@@ -26,7 +26,10 @@ from raregraph.llm.prompt import answer_schema, fit_prompt, structured_output_op
 from raregraph.llm.regrounding import DiseaseResolver, ground_answer
 from tests.llm.conftest import FIXTURES, MARFAN, base_settings
 
-DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "eval" / "dev_sample_pv.jsonl"
+DEV = Path(__file__).resolve().parents[1] / "data" / "eval" / "dev_sample_pv.jsonl"
+# dev:0..3: lines 1, 98, 195 and 292 of the development split (spread over cohorts), kept in the excerpt
+DEV_CASES = ("PMID_37951597_Family_12_Subject_1", "PMID_28742248_Patient_2", "PMID_18000979_OX2877_III_3",
+             "PMID_11344241_Individual_III_2")
 
 # (fixture name, case, structured-output mode, completion tokens, candidates shown)
 PLAN: list[tuple[str, str, str, int, int]] = [
@@ -44,9 +47,8 @@ STREAMED = ("marfan_streamed", "marfan", "json_object", 300, 5)
 def _case(key: str) -> CaseRequest:
     if key == "marfan":
         return MARFAN
-    lines = DEV.read_text(encoding="utf-8").splitlines()
-    index = int(key.split(":")[1]) * 97  # spread over cohorts
-    return CaseRequest.model_validate(json.loads(lines[index]))
+    rows = {row["id"]: row for row in map(json.loads, DEV.read_text(encoding="utf-8").splitlines())}
+    return CaseRequest.model_validate(rows[DEV_CASES[int(key.split(":")[1])]])
 
 
 def _expected(result: ChatResult, response: DiagnosisResponse, service: DiagnosisService) -> dict[str, Any]:

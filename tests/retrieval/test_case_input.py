@@ -23,16 +23,16 @@ from raregraph.retrieval.case_input import (
     variants_from_vcf,
     zygosity_from_gt,
 )
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
-EVAL = SHARED_DATA / "eval"
+EVAL = TEST_DATA / "eval"
 PHENOPACKETS = EVAL / "phenopackets"
 VCF_DIR = Path(__file__).resolve().parents[1] / "data" / "vcf"
-CLINVAR_TEST_VCF = SHARED_DATA / "clinvar" / "exomiser-extracts" / "clinvar-test.vcf.gz"
-CLINVAR_FAKE_VCF = SHARED_DATA / "clinvar" / "ncbi-format-samples_FAKE-DATA" / "clinvar.vcf"
+CLINVAR_TEST_VCF = TEST_DATA / "clinvar" / "exomiser-extracts" / "clinvar-test.vcf.gz"
+CLINVAR_FAKE_VCF = TEST_DATA / "clinvar" / "ncbi-format-samples_FAKE-DATA" / "clinvar.vcf"
 
-# ls shared/data/eval/phenopackets/*.json | wc -l
-N_SAMPLE_PHENOPACKETS = 607
+# ls tests/data/eval/phenopackets/*.json | wc -l
+N_SAMPLE_PHENOPACKETS = 43
 # zcat clinvar-test.vcf.gz | grep -vc '^#'  → 2000 records; one has ALT "." (1:877831), so 1999 variants
 N_CLINVAR_TEST_RECORDS = 2000
 N_CLINVAR_TEST_VARIANTS = 1999
