@@ -17,7 +17,7 @@ $(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(CORE): pyproject.toml | $(BIN)/pip
+$(CORE): pyproject.toml setup.py | $(BIN)/pip
 	$(BIN)/pip install --quiet -e .
 	touch $(CORE)
 
@@ -27,7 +27,7 @@ $(CORE): pyproject.toml | $(BIN)/pip
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF
 
-$(FULL): pyproject.toml | $(BIN)/pip
+$(FULL): pyproject.toml setup.py | $(BIN)/pip
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev,nlp,llm]'
 	touch $(CORE) $(FULL)
 
