@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from raregraph.errors import SnapshotNotFoundError
+from raregraph.etl.build import remove_dead_staging
 from raregraph.etl.snapshot import MANIFEST
 
 __all__ = ["ACTIVE_FILE", "read_active", "write_active"]
@@ -26,7 +27,8 @@ def write_active(root: Path, snapshot_id: str) -> None:
     """Point at `snapshot_id`: a new file fsynced, then renamed over the old one (readers see old or new)."""
     if not (root / snapshot_id / MANIFEST).is_file():
         raise SnapshotNotFoundError(f"no complete snapshot {snapshot_id!r} under {root}")
-    staging = root / f".{ACTIVE_FILE}.tmp-{os.getpid()}"
+    remove_dead_staging(root, ACTIVE_FILE)  # pointer files of killed switches
+    staging = root / f".tmp-{ACTIVE_FILE}-{os.getpid()}"
     with staging.open("w", encoding="utf-8") as handle:
         handle.write(snapshot_id + "\n")
         handle.flush()

@@ -279,11 +279,14 @@ def _code_version() -> str:
 
 
 def remove_dead_staging(root: Path, name: str) -> None:
-    """Remove `.tmp-<name>-<pid>` folders whose process is gone (a killed build or pull)."""
+    """Remove `.tmp-<name>-<pid>` folders (or files) whose process is gone (a killed build, pull or switch)."""
     for folder in root.glob(f".tmp-{name}-*"):
         pid = folder.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                folder.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:
