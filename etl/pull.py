@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from raregraph.errors import ReleaseFetchError, SourceFormatError, SourceMissingError
+from raregraph.errors import ChecksumMismatchError, ReleaseFetchError, SourceFormatError, SourceMissingError
 from raregraph.etl.build import remove_dead_staging
 from raregraph.etl.catalog import FilePin, Release, release_named
 from raregraph.etl.fetch import Bytes, download, fetch_wheel, verify
@@ -122,9 +122,9 @@ def _from_urls(release: Release, staging: Path, say: Say, progress: Bytes | None
         say(f"downloading {pin.url}")
         try:
             download(pin.url, staging / pin.path, pin.sha256, progress=progress)
+        except ChecksumMismatchError:
+            raise  # the bytes arrived and are wrong: another source will not help
         except ReleaseFetchError as err:
-            if "does not match" in str(err):
-                raise
             raise ReleaseFetchError(f"{err}. {_how_to_supply(release)}") from err
         origins[pin.path] = {"url": pin.url}
     return origins
