@@ -166,3 +166,23 @@ def test_kill_9_during_a_build_leaves_the_active_snapshot_and_a_rerun_completes(
     assert Snapshot.open(root / new_id).manifest["snapshot_id"] == new_id
     assert [p.name for p in root.iterdir() if p.name.startswith(".tmp-")] == []
     assert (root / ACTIVE_FILE).read_text(encoding="utf-8").strip() == old_id  # a build never switches
+
+
+@pytest.mark.integration
+def test_refresh_with_neo4j_loads_and_activates_there_then_use_switches_back(
+    tmp_path: Path, neo4j_server: object, neo4j_driver: object,
+) -> None:
+    from raregraph.api.cli_data import _neo4j_switch
+    from raregraph.kg.neo4j import Neo4jGraph
+    from raregraph.settings import Settings
+
+    settings = Settings(backend="neo4j", neo4j_uri=neo4j_server.bolt_uri, _env_file=None)  # type: ignore[attr-defined, call-arg]
+    switch = _neo4j_switch(settings)
+    old = _refresh(MINI_RELEASE, "2024-04-26", tmp_path, extra_switch=switch).snapshot  # type: ignore[attr-defined]
+    new = _refresh(_next_release(tmp_path), "2026-06-06", tmp_path, extra_switch=switch).snapshot  # type: ignore[attr-defined]
+    assert Neo4jGraph(neo4j_driver).snapshot_id == new.id == read_active(tmp_path / "snapshots")
+    env = {"RAREGRAPH_SNAPSHOT_DIR": str(tmp_path / "snapshots"), "RAREGRAPH_BACKEND": "neo4j",
+           "RAREGRAPH_NEO4J_URI": neo4j_server.bolt_uri}  # type: ignore[attr-defined]
+    result = runner.invoke(app, ["data", "use", old.id], env=env)
+    assert result.exit_code == 0, result.output
+    assert Neo4jGraph(neo4j_driver).snapshot_id == old.id == read_active(tmp_path / "snapshots")
