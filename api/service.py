@@ -17,9 +17,9 @@ from raregraph.models import (
 from raregraph.settings import Settings
 from raregraph.errors import InvalidCaseError, ObsoleteTermError, SnapshotNotFoundError, UnknownTermError
 from raregraph.etl.build import BuildInputs, build_snapshot
-from raregraph.etl.locate import default_hpo_dir
+from raregraph.etl.active import read_active
+from raregraph.etl.locate import release_inputs
 from raregraph.etl.snapshot import Snapshot
-from raregraph.etl.sources.hpo import find_hpo_files
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.retrieval.engine import METHOD, EquivalenceGroups, RankingEngine
@@ -47,7 +47,7 @@ LENIENT = TermPolicy(unknown="drop", obsolete="replace")
 
 
 def ensure_snapshot(settings: Settings, progress: Progress | None = None) -> Snapshot:
-    """The snapshot the settings name, or the default HPO release's snapshot (built on first use)."""
+    """The snapshot the settings name, else the active one, else the release's snapshot (pulled and built on first use)."""
     if settings.snapshot:
         candidate = Path(settings.snapshot)
         folder = candidate if candidate.is_dir() else settings.snapshot_dir / settings.snapshot
@@ -57,7 +57,10 @@ def ensure_snapshot(settings: Settings, progress: Progress | None = None) -> Sna
     if settings.source_dir:  # a release folder: HPO files plus any Orphadata/OMIM/ClinVar files found there
         inputs = BuildInputs.discover(settings.source_dir)
     else:
-        inputs = BuildInputs(find_hpo_files(default_hpo_dir()))
+        active = None if settings.release else read_active(settings.snapshot_dir)
+        if active:  # switched to by `data refresh` / `data use`
+            return Snapshot.open(settings.snapshot_dir / active)
+        inputs = release_inputs(settings.release or "latest", settings.release_root, say=progress)
     return build_snapshot(inputs, settings.snapshot_dir, progress=progress)
 
 
