@@ -115,7 +115,8 @@ def load_bodies(path: Path, limit: int | None) -> list[str]:
 def in_process(snapshot: str, bodies: list[str], evidence: bool, duration: float, top: int) -> dict[str, Any]:
     """`service.diagnose` on the same cases, one after the other, in this process (no HTTP, no JSON out)."""
     from raregraph.models import CaseRequest
-    from raregraph.api.service import LENIENT, build_service
+    from raregraph.api.service import build_service
+    from raregraph.retrieval.case import LENIENT
     from raregraph.settings import Settings
 
     service = build_service(Settings(snapshot=snapshot, embedding_enabled=False))

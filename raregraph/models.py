@@ -148,6 +148,8 @@ class TermMatchOut(BaseModel):
     frequency: float | None = Field(None, description="Annotated frequency in the disease, 0-1 (None: not given)")
     frequency_raw: str | None = None
     provenance: FactOut | None = None
+    score: float | None = Field(None, description="Nats the ranking took from this match: w·IC + log f (IC scaled "
+                                                    "down for related matches)")
 
 
 class ContradictionOut(BaseModel):

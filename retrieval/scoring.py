@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 from raregraph.kg.ontology_math import concatenated_ranges
 from raregraph.retrieval.index import INHERITANCE_MODES, RankingIndex
 
-__all__ = ["ScoringParams", "CaseVector", "VariantHit", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
+__all__ = ["ScoringParams", "CaseVector", "VariantHit", "TermWin", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,21 @@ class VariantHit:
     zygosity: str | None  # heterozygous | homozygous | hemizygous | None
 
 
+@dataclass(frozen=True)
+class TermWin:
+    """How one disease explained one present term in its score: the match that won the row-wise max.
+
+    kind: `direct` (the credited term is annotated to the disease), `propagated` (the disease has the
+    credited term through a more specific annotation), `partial` (only a common ancestor, IC scaled
+    by `partial_ic`). `disease_term` is the annotation whose frequency the match used.
+    """
+
+    kind: Literal["direct", "propagated", "partial"]
+    term: int  # position of the credited term: the case term itself or one of its ancestors
+    disease_term: int  # position of the disease's annotated term that supplied the frequency
+    value: float  # nats the match added, w·IC + log f (before any NOT-annotation penalty)
+
+
 class PhenotypeScorer:
     """log LR of the case phenotype for every disease, in nats.
 
@@ -134,6 +150,40 @@ class PhenotypeScorer:
         contradicted = self._negated_below([q]) > 0
         return best - self.params.negated_penalty * contradicted
 
+    def winners(self, q: int, rows: Sequence[int]) -> list[TermWin | None]:
+        """For each disease row, the match `term_scores(q)` took its max from (None: no match).
+
+        Reads the same side-by-side matrix as the score; on ties the exact annotation wins, then the
+        disease's own more specific forms of q, then ancestors by IC. Cost: a `(len(rows), ~3 x ancestors)` read.
+        """
+        index, n = self.index, self._n_terms
+        ancestors = index.closure.indices[index.closure.indptr[q]:index.closure.indptr[q + 1]]
+        others = sorted((int(a) for a in ancestors if a != q), key=lambda a: (-index.ic[a], a))
+        columns = np.array([q, n + q, *others, *(a + 2 * n for a in [q, *others])], dtype=np.int64)
+        values = self._match.matrix[:, columns].tocsr()[list(rows)].toarray()
+        found: list[TermWin | None] = []
+        for row, line in zip(rows, values):
+            best = int(np.argmax(line))
+            if line[best] <= 0:  # implicit zero: the disease carries no ancestor of q
+                found.append(None)
+                continue
+            column = int(columns[best])
+            kind, term = ("direct", "propagated", "partial")[column // n], column % n
+            disease_term = term if kind == "direct" else self._source_annotation(int(row), term)
+            found.append(TermWin(kind, term, disease_term, float(line[best]) - self._shift))  # type: ignore[arg-type]
+        return found
+
+    def _source_annotation(self, row: int, term: int) -> int:
+        """The direct annotation of `row` at or below `term` whose frequency `freq[row, term]` took (max f, then IC)."""
+        index = self.index
+        start, end = index.direct.indptr[row], index.direct.indptr[row + 1]
+        annotated, frequency = index.direct.indices[start:end], index.direct.data[start:end]
+        closure = index.closure
+        below = [i for i, t in enumerate(annotated)
+                 if term in closure.indices[closure.indptr[t]:closure.indptr[t + 1]]]
+        best = max(below, key=lambda i: (frequency[i], index.ic[annotated[i]], -annotated[i]))
+        return int(annotated[best])
+
     @cached_property
     def background(self) -> np.ndarray:
         """float32 `(n_diseases,)`: mean `term_scores` of each disease for a present term drawn from
@@ -181,6 +231,7 @@ class ColumnMax:
 
     def __init__(self, matrix: sp.spmatrix, dense_share: float = 0.1) -> None:
         csc = matrix.tocsc().astype(np.float32)
+        self.matrix = csc  # kept for reading single cells (`PhenotypeScorer.winners`); shares the arrays below
         self._ptr, self._rows, self._data = csc.indptr, csc.indices, csc.data
         self._n = csc.shape[0]
         heavy = np.flatnonzero(np.diff(csc.indptr) > dense_share * self._n)
