@@ -19,7 +19,7 @@ from pydantic import Field
 
 from raregraph.api.errors import describe_error
 from raregraph.llm.client import LlmClient
-from raregraph.llm.diagnose import Grounding, llm_enabled, llm_step
+from raregraph.llm.diagnose import Grounding, llm_enabled, llm_rerank, llm_step
 from raregraph.llm.models import LlmDiagnosis, LlmReport, RankedDiagnosis
 from raregraph.llm.regrounding import retrieval_ranking
 from raregraph.models import CaseRequest, DiagnosisResponse, RankingLine
@@ -237,13 +237,8 @@ class DiagnosisPipeline:
         if retrieval.skipped is not None:
             return self._result(retrieval.response, options, retrieval.skipped, None, retrieval.retrieval_ms)
         llm_settings, cut = deadline.llm_settings(self.settings)
-        final: LlmDiagnosis | None = None
-        async for item in llm_step(self.grounding, retrieval.response, llm_settings, client=self.llm_client,
-                                   stream=False, top=options.top):
-            if isinstance(item, LlmDiagnosis):
-                final = item
-        assert final is not None  # the LLM step always ends with its result
-        return self._llm_result(retrieval, options, final, deadline, cut)
+        step = await llm_rerank(self.grounding, retrieval.response, llm_settings, client=self.llm_client, top=options.top)
+        return self._llm_result(retrieval, options, step, deadline, cut)
 
     def _llm_result(self, retrieval: _Retrieval, options: DiagnoseOptions, step: LlmDiagnosis, deadline: Deadline,
                     cut: bool) -> DiagnoseResult:

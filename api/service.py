@@ -14,6 +14,7 @@ from raregraph.etl.snapshot import Snapshot
 from raregraph.etl.sources.hpo import find_hpo_files
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.kg.graph import KnowledgeGraph
+from raregraph.kg.ontology import SnapshotOntology
 from raregraph.retrieval.retriever import Retriever
 
 __all__ = ["build_service", "build_pipeline", "ensure_snapshot"]
@@ -38,10 +39,10 @@ def ensure_snapshot(settings: Settings, progress: Progress | None = None) -> Sna
 
 def build_service(settings: Settings, progress: Progress | None = None) -> Retriever:
     """Open the graph (embedded, or Neo4j's active snapshot) and load the ranking index once."""
-    graph, snapshot = _open_graph(settings, progress)
+    graph, snapshot, ontology = _open_graph(settings, progress)
     if progress:
         progress("loading the ranking index")
-    return Retriever.from_snapshot(graph, snapshot, settings)
+    return Retriever.from_snapshot(graph, snapshot, settings, ontology)
 
 
 def build_pipeline(settings: Settings, progress: Progress | None = None) -> DiagnosisPipeline:
@@ -49,11 +50,12 @@ def build_pipeline(settings: Settings, progress: Progress | None = None) -> Diag
     return DiagnosisPipeline(build_service(settings, progress), settings)
 
 
-def _open_graph(settings: Settings, progress: Progress | None) -> tuple[KnowledgeGraph, Snapshot]:
-    """The graph the settings select, and the snapshot files its ranking index is built from."""
+def _open_graph(settings: Settings, progress: Progress | None) -> tuple[KnowledgeGraph, Snapshot, SnapshotOntology]:
+    """The graph the settings select, the snapshot files its ranking index is built from, and their one ontology index."""
     if settings.backend == "embedded":
         snapshot = ensure_snapshot(settings, progress)
-        return EmbeddedGraph(snapshot), snapshot
+        ontology = SnapshotOntology(snapshot)  # shared: the graph's look-ups and the ranking index read the same one
+        return EmbeddedGraph(snapshot, ontology), snapshot, ontology
     from raregraph.kg.neo4j import Neo4jGraph
 
     if progress:
@@ -70,4 +72,5 @@ def _open_graph(settings: Settings, progress: Progress | None) -> tuple[Knowledg
             f"Neo4j serves snapshot {graph.snapshot_id}, but its files are not under {settings.snapshot_dir}; "
             "the ranking index is built from them (set RAREGRAPH_SNAPSHOT_DIR)"
         )
-    return graph, Snapshot.open(folder)
+    snapshot = Snapshot.open(folder)
+    return graph, snapshot, SnapshotOntology(snapshot)

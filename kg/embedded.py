@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,34 +19,18 @@ from raregraph.kg.model import (
 from raregraph.kg.model import (
     SearchHit, Variant, name_match_score, normalize_chrom, normalize_position, search_tokens, variant_from_row,
 )
-from raregraph.kg.ontology_math import ancestor_closure, annotation_closure, concatenated_ranges, information_content
+from raregraph.kg.ontology import OntologyIndex, SnapshotOntology
+from raregraph.kg.ontology_math import concatenated_ranges
 
-__all__ = ["EmbeddedGraph", "OntologyIndex"]
-
-
-@dataclass(frozen=True)
-class OntologyIndex:
-    """Terms as matrix positions, for vectorised work (ranking, IC).
-
-    `closure`: bool CSR `(n_terms, n_terms)`, row t = t and its ancestors.
-    `ic`: float64 `(n_terms,)` in nats. `disease_ids`: rows of `direct`/`propagated`,
-    the diseases with at least one present phenotype (aspect P) annotation.
-    """
-
-    term_ids: tuple[HpoId, ...]
-    position: Mapping[str, int]
-    closure: sp.csr_matrix
-    ic: np.ndarray
-    disease_ids: tuple[DiseaseId, ...]
-    direct: sp.csr_matrix  # bool (n_diseases, n_terms): present P annotations
-    propagated: sp.csr_matrix  # bool (n_diseases, n_terms): true-path closure of `direct`
+__all__ = ["EmbeddedGraph"]
 
 
 class EmbeddedGraph:
     """`KnowledgeGraph` over one snapshot, in memory; loading the default snapshot takes about a second."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, ontology: SnapshotOntology | None = None) -> None:
         self._snapshot = snapshot
+        self._ontology = ontology or SnapshotOntology(snapshot)
         self.snapshot_id = snapshot.id
         self._terms_frame = snapshot.table("terms")
         self._synonyms = snapshot.table("term_synonyms")
@@ -143,28 +126,10 @@ class EmbeddedGraph:
 
     # --- ontology ---------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def ontology(self) -> OntologyIndex:
-        """Closure, IC and the disease × term matrices (built once per process)."""
-        term_ids = tuple(HpoId(t) for t in self._terms_frame["id"].to_list())
-        position = {t: i for i, t in enumerate(term_ids)}
-        child = self._parents["term_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy()
-        parent = self._parents["parent_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy()
-        closure = ancestor_closure(len(term_ids), child, parent)
-
-        present = self._phenotypes.filter((pl.col("aspect") == "P") & ~pl.col("negated"))
-        present = present.filter(pl.col("term_id").is_in(list(position)))
-        disease_ids = tuple(DiseaseId(d) for d in present["disease_id"].unique().sort().to_list())
-        row_of = {d: i for i, d in enumerate(disease_ids)}
-        rows = present["disease_id"].replace_strict(row_of, return_dtype=pl.Int64).to_numpy()
-        cols = present["term_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy()
-        direct = sp.csr_matrix(
-            (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(disease_ids), len(term_ids))
-        )
-        direct.sum_duplicates()
-        propagated = annotation_closure(direct, closure)
-        ic = information_content(propagated)
-        return OntologyIndex(term_ids, position, closure, ic, disease_ids, direct, propagated)
+        """The snapshot's one ontology index (closure, IC over every annotated disease), shared with ranking."""
+        return self._ontology.index
 
     def _related(self, ids: Sequence[str], matrix: sp.csr_matrix, include_self: bool) -> dict[str, frozenset[HpoId]]:
         onto = self.ontology

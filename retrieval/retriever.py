@@ -5,6 +5,7 @@ from __future__ import annotations
 from raregraph.errors import InvalidCaseError
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.graph import KnowledgeGraph
+from raregraph.kg.ontology import SnapshotOntology
 from raregraph.models import (
     CaseRequest, CaseUnderstood, DiagnosisResponse, ExtractionOut, RankingEntry, RankingLine,
 )
@@ -31,13 +32,15 @@ class Retriever:
         self.cases = CaseResolver(graph, engine, self.linker)
 
     @classmethod
-    def from_snapshot(cls, graph: KnowledgeGraph, snapshot: Snapshot, settings: Settings) -> "Retriever":
-        """Ranking index (cached beside the snapshot), equivalence groups, gene twins and text linker for `graph`."""
+    def from_snapshot(cls, graph: KnowledgeGraph, snapshot: Snapshot, settings: Settings,
+                      ontology: SnapshotOntology | None = None) -> "Retriever":
+        """Ranking index (cached beside the snapshot, built from its `ontology`), equivalence groups, gene twins
+        and text linker for `graph`."""
         index = RankingIndex.load(snapshot, unknown_frequency=settings.unknown_frequency,
-                                  databases=tuple(settings.rank_databases))
+                                  databases=tuple(settings.rank_databases), ontology=ontology)
         params, groups = ScoringParams(), EquivalenceGroups.from_snapshot(snapshot, index.disease_ids)
         twins = GeneTwins.load(snapshot, index, params, databases=tuple(settings.rank_twin_databases),
-                               same_disease=groups.members)
+                               same_disease=groups.members, ontology=ontology)
         embedding = EmbeddingSettings(
             model=settings.embedding_model, threshold=settings.embedding_threshold,
             cache_dir=snapshot.cache_dir(cache_kind(settings.embedding_model)), enabled=settings.embedding_enabled,
@@ -47,6 +50,11 @@ class Retriever:
     @property
     def snapshot_id(self) -> str:
         return self.graph.snapshot_id
+
+    def information_content(self, term_ids: list[str]) -> dict[str, float]:
+        """IC in nats over the ranking corpus (the diseases ranked), as scoring and evidence use it."""
+        index = self.engine.index
+        return {t: float(index.ic[index.term_position[t]]) for t in term_ids if t in index.term_position}
 
     def extract(self, text: str) -> ExtractionOut:
         """Phenotype mentions of free text, linked to HPO terms."""

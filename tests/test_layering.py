@@ -23,19 +23,23 @@ FOLDERS = {"etl": "etl", "kg": "kg", "retrieval": "retrieval", "llm": "llm", "ap
            "errors": "raregraph/errors.py", "models": "raregraph/models.py", "settings": "raregraph/settings.py"}
 
 
-def _imported_units(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+def _imports(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in the tree."""
     found = []
     for node in ast.walk(tree):
-        names = []
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module]
+            found.append((node.lineno, node.module))
         elif isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "raregraph" and len(parts) > 1 and parts[1] in LAYER:
-                found.append((node.lineno, parts[1]))
+            found.extend((node.lineno, alias.name) for alias in node.names)
+    return found
+
+
+def _imported_units(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for line, name in _imports(ast.parse(path.read_text(), filename=str(path))):
+        parts = name.split(".")
+        if parts[0] == "raregraph" and len(parts) > 1 and parts[1] in LAYER:
+            found.append((line, parts[1]))
     return found
 
 

@@ -112,6 +112,7 @@ def test_llm_off_never_touches_the_endpoint(default_snapshot: Snapshot, service:
         raise AssertionError("llm=off ran the LLM step")
 
     monkeypatch.setattr(pipeline_module, "llm_step", no_llm)
+    monkeypatch.setattr(pipeline_module, "llm_rerank", no_llm)
     script = Script(content=recorded("marfan_json_object"))
     with scripted_server(script) as url, api(default_snapshot, service, llm_base_url=url) as c:
         doc = _ok(c.post("/v1/diagnose", params={"llm": "off", "top": 3}, json=CASE))

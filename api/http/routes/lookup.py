@@ -79,7 +79,11 @@ class TermDetail(BaseModel):
     alt_ids: list[str] = Field(default_factory=list)
     xrefs: list[str] = Field(default_factory=list)
     parents: list[TermBrief] = Field(default_factory=list)
-    information_content: float | None = Field(None, description="-ln(share of diseases annotated), nats")
+    information_content: float | None = Field(
+        None, description="-ln(share of diseases annotated), nats, over every annotated disease of the snapshot")
+    ranking_information_content: float | None = Field(
+        None, description="The same over the ranking corpus (RAREGRAPH_RANK_DATABASES): the IC that ranking and "
+                          "`evidence.matched[].ic` of /v1/diagnose use (one ontology index, IC per corpus)")
     source: str | None = None
     release: str | None = None
 
@@ -181,6 +185,7 @@ def _term(service: Retriever, curie: str) -> TermDetail:
         alt_ids=list(record.alt_ids), xrefs=list(record.xrefs),
         parents=[TermBrief(id=p, label=parents[p].label) for p in record.parents if p in parents],
         information_content=graph.information_content([record.id]).get(record.id),
+        ranking_information_content=service.information_content([record.id]).get(record.id),
         source=record.source, release=record.release,
     )
 
