@@ -90,7 +90,7 @@ def explain(
     of just the disease terms the evidence cites, for their frequency wording and provenance.
     """
     index = scorer.index
-    wins = {q: scorer.winners(q, rows) for q in case.present}
+    wins = scorer.winners(case.present, rows)
     excluded = {e: set(_ancestors(index, e).tolist()) for e in case.excluded}
     present = {q: set(_ancestors(index, q).tolist()) for q in case.present}
     found = [
@@ -100,15 +100,24 @@ def explain(
     disease_ids = [index.disease_ids[row] for row in rows]
     cited = sorted({m.disease_term for f in found for m in f.matched} | {c.disease_term for f in found for c in f.contradicted})
     annotations = graph.disease_phenotypes(sorted(set(disease_ids)), terms=cited) if cited else {}
-    return [_with_provenance(f, annotations.get(d, [])) for f, d in zip(found, disease_ids)]
+    return [_with_provenance(f, annotations.get(d, []), index.unknown_frequency) for f, d in zip(found, disease_ids)]
 
 
-def _with_provenance(evidence: CandidateEvidence, annotations: list[Annotation]) -> CandidateEvidence:
-    """The cited annotations' frequency wording and source attached (the first annotation of a term counts)."""
+def _with_provenance(evidence: CandidateEvidence, annotations: list[Annotation], unknown: float) -> CandidateEvidence:
+    """The cited annotations' frequency wording and source attached.
+
+    Of several annotations of one term (different references), the one with the largest frequency is
+    cited: the ranking index keeps that one (unknown frequency counting as `unknown`); ties go to the
+    wording, then the references, so both back-ends cite the same row whatever order they return.
+    """
+    def weight(a: Annotation) -> tuple[float, str, tuple[str, ...]]:
+        return (a.frequency if a.frequency is not None else unknown, a.frequency_raw or "", a.references)
+
     by_term: dict[tuple[str, bool], Annotation] = {}
     for a in annotations:
-        if a.aspect == "P":
-            by_term.setdefault((a.term_id, a.negated), a)
+        key = (a.term_id, a.negated)
+        if a.aspect == "P" and (key not in by_term or weight(a) > weight(by_term[key])):
+            by_term[key] = a
     matched = []
     for m in evidence.matched:
         note = by_term.get((m.disease_term, False))
