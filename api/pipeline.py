@@ -145,7 +145,7 @@ class DiagnosisPipeline:
         return await self._finish(retrieval, options, deadline or Deadline())
 
     def run_sync(self, request: CaseRequest, options: DiagnoseOptions) -> DiagnoseResult:
-        """`run` for synchronous callers (the CLI); retrieval alone never starts an event loop."""
+        """`run` for synchronous callers (the CLI, a worker thread); retrieval alone never starts an event loop."""
         retrieval = self._retrieve(request, options)
         if retrieval.skipped is not None:
             return self._result(retrieval.response, options, retrieval.skipped, None, retrieval.retrieval_ms)

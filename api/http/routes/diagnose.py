@@ -26,7 +26,7 @@ from raregraph.api.http.schemas import (
     STREAM_DOC, STREAM_RESPONSES, BatchBody, BatchItem, BatchResult, CaseBody, DiagnoseRequest, EvidenceQuery, LlmQuery,
     ObsoleteQuery, TopQuery, UnknownQuery,
 )
-from raregraph.api.pipeline import Deadline, DiagnoseOptions, DiagnoseResult, Finished, Reasoning
+from raregraph.api.pipeline import Deadline, DiagnoseOptions, DiagnoseResult, DiagnosisPipeline, Finished, Reasoning
 from raregraph.llm.models import LlmStreamEvent
 from raregraph.models import CaseRequest
 from raregraph.retrieval.case import TermPolicy
@@ -66,6 +66,10 @@ def _json(model: BaseModel) -> bytes:
     return model.model_dump_json().encode()
 
 
+def _answer_json(pipeline: DiagnosisPipeline, body: DiagnoseRequest, options: DiagnoseOptions) -> bytes:
+    return _json(pipeline.run_sync(body.as_case(), options))
+
+
 def _sse(kind: str, model: BaseModel) -> str:
     return LlmStreamEvent(event=kind, data=model.model_dump_json()).sse()  # type: ignore[arg-type]
 
@@ -83,10 +87,11 @@ async def diagnose(body: CaseBody, request: Request, pipeline: PipelineDep, runt
     check_case(body, settings, options.top, options.evidence)
     _log_body(settings, body)
     request.state.case = body if body.phenopacket is None else None  # lets an unknown-id problem name its field
-    deadline = Deadline(settings.api_request_timeout_s)
+    if pipeline.skipped(options.llm) is not None:  # retrieval only: answer and its JSON in one worker-thread call
+        return Response(await runtime.run(_answer_json, pipeline, body, options), media_type="application/json")
     # A hard cap (503 past it); the LLM deadline ends before it, so an LLM timeout is still a 200.
     with anyio.fail_after(settings.api_request_timeout_s):
-        result = await pipeline.run(body.as_case(), options, deadline)
+        result = await pipeline.run(body.as_case(), options, Deadline(settings.api_request_timeout_s))
         content = await runtime.run(_json, result)  # a 10-candidate answer is ~80 kB of JSON: off the loop
     return Response(content, media_type="application/json")
 
