@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     default_top: int = Field(10, ge=1, le=1000)
     max_terms_per_case: int = Field(500, ge=1)
 
-    # --- HTTP API (`raregraph serve`, api/app.py) -------------------------------------------------
+    # --- HTTP API (`raregraph serve`, api/http/app.py) -------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Address `raregraph serve` binds to")
     api_port: int = Field(8080, ge=0, le=65535, description="Port `raregraph serve` binds to (8000 is vLLM's)")
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each loads the ranking index)")

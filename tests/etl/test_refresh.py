@@ -86,7 +86,7 @@ def test_a_failed_pull_leaves_the_active_snapshot_and_names_the_step(tmp_path: P
 
 
 def test_an_unreachable_neo4j_fails_the_switch_and_keeps_the_active_snapshot(tmp_path: Path, free_port: object) -> None:
-    from raregraph.api.cli_data import _neo4j_switch
+    from raregraph.api.cli.data import _neo4j_switch
     from raregraph.settings import Settings
 
     old_id = _refresh(MINI_RELEASE, "2024-04-26", tmp_path).snapshot.id  # type: ignore[attr-defined]
@@ -172,7 +172,7 @@ def test_kill_9_during_a_build_leaves_the_active_snapshot_and_a_rerun_completes(
 def test_refresh_with_neo4j_loads_and_activates_there_then_use_switches_back(
     tmp_path: Path, neo4j_server: object, neo4j_driver: object,
 ) -> None:
-    from raregraph.api.cli_data import _neo4j_switch
+    from raregraph.api.cli.data import _neo4j_switch
     from raregraph.kg.neo4j import Neo4jGraph
     from raregraph.settings import Settings
 

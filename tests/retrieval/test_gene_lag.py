@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from raregraph.api.service import DiagnosisService
+from raregraph.retrieval.retriever import Retriever
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.models import CaseRequest, VariantIn
@@ -19,17 +19,17 @@ from raregraph.retrieval.scoring import ScoringParams
 
 
 @pytest.fixture(scope="module")
-def service(default_graph: EmbeddedGraph, default_snapshot: Snapshot) -> DiagnosisService:
+def service(default_graph: EmbeddedGraph, default_snapshot: Snapshot) -> Retriever:
     index = RankingIndex.load(default_snapshot, unknown_frequency=0.5, databases=("OMIM", "DECIPHER"))
-    return DiagnosisService(default_graph, RankingEngine(index, ScoringParams()))
+    return Retriever(default_graph, RankingEngine(index, ScoringParams()))
 
 
-def _rank(service: DiagnosisService, case: CaseRequest, disease: str) -> int:
+def _rank(service: Retriever, case: CaseRequest, disease: str) -> int:
     line = service.rank_line(case, top=50)
     return next((i for i, r in enumerate(line.ranking, 1) if disease == r.disease_id or disease in r.equivalent_ids), 99)
 
 
-def test_a_variant_does_not_bury_a_disease_without_gene_links(service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_a_variant_does_not_bury_a_disease_without_gene_links(service: Retriever, default_snapshot: Snapshot) -> None:
     index = service.engine.index
     geneless = [d for d, none in zip(index.disease_ids, np.diff(index.disease_genes.tocsr().indptr) == 0) if none]
     assert len(geneless) > 100  # the 2025-01-16 snapshot: OMIM entries with no gene in genes_to_phenotype.txt
@@ -52,7 +52,7 @@ def test_a_variant_does_not_bury_a_disease_without_gene_links(service: Diagnosis
         service.engine.genotype.params = ScoringParams()
 
 
-def test_a_variant_in_a_gene_linked_to_no_disease_changes_nothing(service: DiagnosisService) -> None:
+def test_a_variant_in_a_gene_linked_to_no_disease_changes_nothing(service: Retriever) -> None:
     case = CaseRequest(hpo_present=["HP:0001166", "HP:0001083", "HP:0002616"])
     plain = service.rank_line(case, top=20)
     unlinked = service.rank_line(case.model_copy(update={"variants": [VariantIn(gene="NOTAGENE1")]}), top=20)

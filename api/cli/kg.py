@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from raregraph.api.cli_support import guard, open_snapshot
+from raregraph.api.cli.support import guard, open_snapshot
 from raregraph.settings import Settings
 
 if TYPE_CHECKING:

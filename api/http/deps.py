@@ -20,25 +20,27 @@ import anyio.to_thread
 from fastapi import Depends, Request
 
 from raregraph.api.errors import describe_error
-from raregraph.api.service import DiagnosisService, build_service
+from raregraph.api.pipeline import DiagnosisPipeline
+from raregraph.api.service import build_service
+from raregraph.retrieval.retriever import Retriever
 from raregraph.llm.client import LlmClient
 from raregraph.settings import Settings
 from raregraph.errors import GraphUnavailableError
 
 __all__ = [
-    "Runtime", "get_runtime", "get_service", "get_settings", "get_llm_client", "RuntimeDep", "ServiceDep",
-    "SettingsDep", "LlmClientDep",
+    "Runtime", "get_runtime", "get_service", "get_settings", "get_pipeline", "RuntimeDep", "ServiceDep",
+    "SettingsDep", "PipelineDep",
 ]
 
 T = TypeVar("T")
 log = logging.getLogger("raregraph.api")
-Builder = Callable[[Settings], DiagnosisService]
+Builder = Callable[[Settings], Retriever]
 
 
 class Runtime:
     """One app's service and worker-thread limit; the service is built once, in the background."""
 
-    def __init__(self, settings: Settings, service: DiagnosisService | None = None, build: Builder = build_service) -> None:
+    def __init__(self, settings: Settings, service: Retriever | None = None, build: Builder = build_service) -> None:
         self.settings = settings
         self.service = service
         self.failure: str | None = None  # why the build failed (a message fit for clients)
@@ -48,6 +50,7 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._memo: dict[str, Any] = {}
+        self._pipeline: DiagnosisPipeline | None = None
         self._memo_lock = threading.Lock()
 
     @property
@@ -88,7 +91,7 @@ class Runtime:
             self.text_linking = f"failed: {type(err).__name__}"
             log.warning("text linker warm-up failed", exc_info=True)
 
-    def require(self) -> DiagnosisService:
+    def require(self) -> Retriever:
         """The service, or 503 (`graph-unavailable`) while it loads or after it failed to."""
         if self.service is not None:
             return self.service
@@ -96,7 +99,14 @@ class Runtime:
             raise GraphUnavailableError(f"the service could not start: {self.failure}")
         raise GraphUnavailableError("the ranking index is still loading; retry shortly (GET /readyz tells when ready)")
 
-    def memo(self, name: str, build: Callable[[DiagnosisService], T]) -> T:
+    def pipeline(self, llm_client: LlmClient | None) -> DiagnosisPipeline:
+        """The app's diagnosis pipeline over the service (503 until it is ready), retrieval offloaded by `run`."""
+        service = self.require()
+        if self._pipeline is None or self._pipeline.llm_client is not llm_client:
+            self._pipeline = DiagnosisPipeline(service, self.settings, llm_client=llm_client, offload=self.run)
+        return self._pipeline
+
+    def memo(self, name: str, build: Callable[[Retriever], T]) -> T:
         """A value derived once from the service (lookup indexes), built on first use under a lock."""
         service = self.require()
         with self._memo_lock:
@@ -114,7 +124,7 @@ class Runtime:
             return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter, abandon_on_cancel=True)
 
 
-def _warm_up(service: DiagnosisService) -> None:
+def _warm_up(service: Retriever) -> None:
     """Touch the lazily built caches a first request would otherwise pay for (one small ranking, lookups)."""
     from raregraph.models import CaseRequest
 
@@ -139,21 +149,21 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def get_service(request: Request) -> DiagnosisService:
+async def get_service(request: Request) -> Retriever:
     runtime: Runtime = request.app.state.runtime
     return runtime.require()
 
 
-async def get_llm_client(request: Request) -> LlmClient | None:
-    """The app's one LLM client (made in the lifespan when an endpoint is configured), else None.
+async def get_pipeline(request: Request) -> DiagnosisPipeline:
+    """The pipeline, with the app's one LLM client (made in the lifespan when an endpoint is configured).
 
-    None with an endpoint configured (an app used without its lifespan) still works: the LLM
-    step then opens and closes a client of its own per request.
+    Without a client (an app used without its lifespan) the LLM step opens and closes one of its own per request.
     """
-    return getattr(request.app.state, "llm_client", None)
+    runtime: Runtime = request.app.state.runtime
+    return runtime.pipeline(getattr(request.app.state, "llm_client", None))
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-ServiceDep = Annotated[DiagnosisService, Depends(get_service)]
+ServiceDep = Annotated[Retriever, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-LlmClientDep = Annotated[LlmClient | None, Depends(get_llm_client)]
+PipelineDep = Annotated[DiagnosisPipeline, Depends(get_pipeline)]

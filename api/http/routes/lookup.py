@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from raregraph.api.deps import RuntimeDep, ServiceDep
-from raregraph.api.http_errors import Suggestion, UnknownIdError
-from raregraph.api.service import DiagnosisService
+from raregraph.api.http.deps import RuntimeDep, ServiceDep
+from raregraph.api.http.problems import Suggestion, UnknownIdError
+from raregraph.retrieval.retriever import Retriever
 from raregraph.errors import ObsoleteTermError
 from raregraph.kg.model import Annotation, Disease
 
@@ -79,7 +79,11 @@ class TermDetail(BaseModel):
     alt_ids: list[str] = Field(default_factory=list)
     xrefs: list[str] = Field(default_factory=list)
     parents: list[TermBrief] = Field(default_factory=list)
-    information_content: float | None = Field(None, description="-ln(share of diseases annotated), nats")
+    information_content: float | None = Field(
+        None, description="-ln(share of diseases annotated), nats, over every annotated disease of the snapshot")
+    ranking_information_content: float | None = Field(
+        None, description="The same over the ranking corpus (RAREGRAPH_RANK_DATABASES): the IC that ranking and "
+                          "`evidence.matched[].ic` of /v1/diagnose use (one ontology index, IC per corpus)")
     source: str | None = None
     release: str | None = None
 
@@ -160,7 +164,7 @@ class SearchResult(BaseModel):
 # --- terms --------------------------------------------------------------------------------------
 
 
-def _term(service: DiagnosisService, curie: str) -> TermDetail:
+def _term(service: Retriever, curie: str) -> TermDetail:
     graph = service.graph
     given = curie.strip()
     key = normalise_hpo_id(given) or given
@@ -181,6 +185,7 @@ def _term(service: DiagnosisService, curie: str) -> TermDetail:
         alt_ids=list(record.alt_ids), xrefs=list(record.xrefs),
         parents=[TermBrief(id=p, label=parents[p].label) for p in record.parents if p in parents],
         information_content=graph.information_content([record.id]).get(record.id),
+        ranking_information_content=service.information_content([record.id]).get(record.id),
         source=record.source, release=record.release,
     )
 
@@ -196,7 +201,7 @@ async def get_term(curie: TermCurie, service: ServiceDep, runtime: RuntimeDep) -
 class _DiseaseIndex:
     """Equivalent ids of every disease (exact groups of the ranking universe, and the snapshot's xrefs)."""
 
-    def __init__(self, service: DiagnosisService) -> None:
+    def __init__(self, service: Retriever) -> None:
         self.equivalents: dict[str, tuple[str, ...]] = {}
         for members in service.engine.groups.members:
             for member in members:
@@ -215,7 +220,7 @@ class _DiseaseIndex:
                     self.referred[xref_id].append(disease_id)
 
 
-def _find_disease(service: DiagnosisService, index: _DiseaseIndex, given: str) -> Disease:
+def _find_disease(service: Retriever, index: _DiseaseIndex, given: str) -> Disease:
     graph = service.graph
     key = normalise_disease_id(given) or given
     candidates = [key, *index.equivalents.get(key, ()), *index.referred.get(key, ())]
@@ -234,7 +239,7 @@ def _find_disease(service: DiagnosisService, index: _DiseaseIndex, given: str) -
                          suggestions=suggestions)
 
 
-def _disease(service: DiagnosisService, index: _DiseaseIndex, curie: str) -> DiseaseDetail:
+def _disease(service: Retriever, index: _DiseaseIndex, curie: str) -> DiseaseDetail:
     graph = service.graph
     given = curie.strip()
     disease = _find_disease(service, index, given)
@@ -276,7 +281,7 @@ async def get_disease(curie: DiseaseCurie, service: ServiceDep, runtime: Runtime
 # --- genes --------------------------------------------------------------------------------------
 
 
-def _gene(service: DiagnosisService, key: str) -> GeneDetail:
+def _gene(service: Retriever, key: str) -> GeneDetail:
     graph = service.graph
     given = key.strip()
     lookup = f"HGNC:{given}" if given.isdigit() else given
@@ -313,7 +318,7 @@ async def get_gene(
 # --- search -------------------------------------------------------------------------------------
 
 
-def _search(service: DiagnosisService, q: str, limit: int, kind: str | None) -> list[SearchHitOut]:
+def _search(service: Retriever, q: str, limit: int, kind: str | None) -> list[SearchHitOut]:
     asked = limit if kind is None else min(1000, limit * 20)
     hits = [h for h in service.graph.search(q, asked) if kind is None or h.kind == kind]
     return [SearchHitOut(kind=h.kind, id=h.id, name=h.name, matched=h.matched, exact=h.exact, score=round(h.score, 4))

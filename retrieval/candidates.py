@@ -1,4 +1,4 @@
-"""Turning an engine result and its evidence into the wire model (labels and provenance attached)."""
+"""The ranked candidates as the wire model: names, scores and the scorer's evidence (labels and provenance attached)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from raregraph.models import (
     CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, TermMatchOut, TwinOut,
 )
 from raregraph.kg.graph import KnowledgeGraph
+from raregraph.retrieval.case import PlacedVariant
 from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
-from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain_many
+from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain
 from raregraph.retrieval.scoring import CaseVector
 from raregraph.retrieval.twins import TwinMatch
 
@@ -24,14 +25,14 @@ def candidates_out(
     ranked: Sequence[Ranked],
     scored: ScoredCase,
     case: CaseVector,
-    variant_genes: Sequence[tuple[int, int, str | None]],
+    placed: Sequence[PlacedVariant],
     *,
     explained: int,
 ) -> list[CandidateOut]:
     """The ranked candidates, best first, with names, scores and, for the first `explained`, their evidence.
 
     Evidence reads the graph once per kind (annotations, term labels, gene provenance) for all
-    candidates together: on Neo4j each read is a round-trip.
+    candidates together: on Neo4j each read is a round-trip, three whatever the number of terms.
     """
     evidence: list[EvidenceOut | None] = [None] * len(ranked)
     shown = ranked[:explained]
@@ -39,12 +40,11 @@ def candidates_out(
         twins = [twin if twin is not None and twin.share >= TWIN_SHOWN_FROM else None
                  for twin in (engine.twin_of(scored, item.row) for item in shown)]
         twin_rows = sorted({t.row for t in twins if t is not None})
-        parts = [(engine.index, [item.row for item in shown])]
-        if engine.twins is not None and twin_rows:
-            parts.append((engine.twins.index, twin_rows))
-        # one annotation read for the candidates and their twins (a round-trip each on Neo4j)
-        found, *twin_part = explain_many(graph, parts, case, variant_genes)
-        twin_found = dict(zip(twin_rows, twin_part[0])) if twin_part else {}
+        # Twins are rows after the universe's in the scorer's stacked index: one explanation, one annotation read.
+        universe = len(engine.index.disease_ids)
+        rows = [item.row for item in shown] + [universe + row for row in twin_rows]
+        every = explain(graph, engine.phenotype, rows, case, placed)
+        found, twin_found = every[: len(shown)], dict(zip(twin_rows, every[len(shown):]))
         term_ids = {t for f in [*found, *twin_found.values()] for m in f.matched for t in (m.case_term, m.disease_term)}
         labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
         gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
@@ -91,7 +91,7 @@ def _matches_out(matched: Sequence[TermMatch], labels: dict[str, str]) -> list[T
         TermMatchOut(
             case_term=m.case_term, case_label=labels.get(m.case_term, ""), disease_term=m.disease_term,
             disease_label=labels.get(m.disease_term, ""), relation=m.relation, via=m.via, ic=m.ic,
-            frequency=m.frequency, frequency_raw=m.frequency_raw, provenance=_fact(m.provenance),
+            frequency=m.frequency, frequency_raw=m.frequency_raw, provenance=_fact(m.provenance), score=m.score,
         )
         for m in matched
     ]

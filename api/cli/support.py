@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from raregraph.settings import Settings
     from raregraph.etl.snapshot import Snapshot
 
-__all__ = ["err_console", "out_console", "guard", "progress", "open_snapshot"]
+__all__ = ["err_console", "out_console", "guard", "progress", "encode_progress", "open_snapshot"]
 
 T = TypeVar("T")
 err_console = Console(stderr=True)
@@ -48,6 +48,26 @@ def progress() -> Iterator[Callable[[str], None]]:
         def update(message: str) -> None:
             status.update(message)
             err_console.log(message)
+        yield update
+
+
+@contextmanager
+def encode_progress(what: str = "embedding index: encoding HPO names") -> Iterator[Callable[[int, int], None]]:
+    """A `(done, total)` reporter for a long build: a bar with rate and time left on a terminal, log lines elsewhere."""
+    if not err_console.is_terminal:
+        def log_step(done: int, total: int) -> None:
+            log.info("%s: %d/%d", what, done, total)
+        yield log_step
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
         yield update
 
 

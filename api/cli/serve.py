@@ -29,7 +29,7 @@ def serve(
     """Serve the HTTP API (OpenAPI at /docs); settings come from RAREGRAPH_* variables or .env."""
     import uvicorn
 
-    from raregraph.api.logging_setup import configure_logging
+    from raregraph.api.http.logging_setup import configure_logging
 
     settings: Settings = ctx.obj
     level = (log_level or settings.api_log_level).lower()
@@ -43,7 +43,7 @@ def serve(
     )
     # Open the snapshot here (building the default one on first use), so N workers never build it at once;
     # each worker then loads the ranking index in the background (GET /readyz says when).
-    from raregraph.api.cli_support import guard, progress
+    from raregraph.api.cli.support import guard, progress
     from raregraph.api.service import ensure_snapshot
 
     def open_snapshot() -> str:
@@ -53,7 +53,7 @@ def serve(
     os.environ["RAREGRAPH_SNAPSHOT"] = guard(open_snapshot)
     # The factory re-reads the same RAREGRAPH_* settings in each worker process (`uvicorn --factory`).
     uvicorn.run(
-        "raregraph.api.app:app_from_env", factory=True,
+        "raregraph.api.http.app:app_from_env", factory=True,
         host=host or settings.api_host, port=port if port is not None else settings.api_port,
         workers=workers or settings.api_workers, log_config=None, access_log=False, log_level=level,
         timeout_graceful_shutdown=10, server_header=False,

@@ -8,16 +8,16 @@ from fastapi import APIRouter, Body
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
-from raregraph.api.deps import RuntimeDep, ServiceDep, SettingsDep
+from raregraph.api.http.deps import RuntimeDep, ServiceDep, SettingsDep
 from raregraph.models import ExtractionOut, ExtractRequest
-from raregraph.api.service import DiagnosisService
+from raregraph.retrieval.retriever import Retriever
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["phenotypes"])
 
 
-def _extract_json(service: DiagnosisService, text: str) -> bytes:
+def _extract_json(service: Retriever, text: str) -> bytes:
     return service.extract(text).model_dump_json().encode()
 
 

@@ -103,7 +103,7 @@ class RequestContextMiddleware:
             log.exception("unhandled error", extra={"path": scope.get("path")})
             if response_started:
                 raise
-            from raregraph.api.http_errors import problem_response
+            from raregraph.api.http.problems import problem_response
 
             status = 500
             scope.setdefault("state", {})["problem"] = "internal-error"

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from raregraph.api.cli_support import err_console, guard, out_console, progress
+from raregraph.api.cli import render
+from raregraph.api.cli.support import encode_progress, err_console, guard, out_console, progress
 from raregraph.settings import Settings
 
 if TYPE_CHECKING:
-    from raregraph.models import CaseRequest, DiagnosisResponse
-    from raregraph.api.service import DiagnosisService
+    from raregraph.api.pipeline import DiagnosisPipeline
+    from raregraph.models import CaseRequest
 
 __all__ = ["register"]
 
@@ -40,6 +41,10 @@ def diagnose(
     ctx: typer.Context,
     hpo: Annotated[list[str] | None, typer.Option("--hpo", help="Present HPO id(s); repeat or comma-separate")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Excluded HPO id(s)")] = None,
+    text: Annotated[str | None, typer.Option(
+        "--text", help="Clinical text (EHR notes); '-' reads it from stdin. Phenotypes are found, negation "
+                       "included, and linked to HPO terms")] = None,
+    text_file: Annotated[Path | None, typer.Option("--text-file", help="A file of clinical text ('-': stdin)")] = None,
     variant: Annotated[
         list[str] | None,
         typer.Option("--variant", help="Candidate variant: FBN1, FBN1:c.8080C>T, chr15:48411241:G:A; repeat"),
@@ -48,7 +53,7 @@ def diagnose(
     vcf: Annotated[Path | None, typer.Option(help="Candidate variants from a VCF (gene from GENEINFO/ANN/CSQ)")] = None,
     phenopacket: Annotated[Path | None, typer.Option(help="A GA4GH Phenopacket v2 JSON file as the case")] = None,
     top: Annotated[int, typer.Option(min=1, max=1000)] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout (as POST /v1/diagnose)")] = False,
     replace_obsolete: Annotated[
         bool, typer.Option(help="Use the replacement of an obsolete id (with a warning) instead of stopping")
     ] = False,
@@ -56,33 +61,54 @@ def diagnose(
         "--llm", help="Re-rank with the LLM at RAREGRAPH_LLM_BASE_URL; any LLM failure falls back to retrieval, "
                       "and llm.status says why")] = False,
 ) -> None:
-    """Rank diseases for one case: HPO terms, variants, or a phenopacket."""
-    from raregraph.api.service import TermPolicy, build_service
+    """Rank diseases for one case: clinical text, HPO terms, variants, or a phenopacket."""
+    from raregraph.api.pipeline import DiagnoseOptions
+    from raregraph.api.service import build_pipeline
+    from raregraph.retrieval.case import TermPolicy
 
     settings: Settings = ctx.obj
 
     def run() -> None:
-        request = _request(hpo, exclude, variant, zygosity, vcf, phenopacket)
+        request = _request(hpo, exclude, variant, zygosity, vcf, phenopacket, _read_text(text, text_file))
         with progress() as say:
-            service = build_service(settings, say)
-        policy = TermPolicy(obsolete="replace" if replace_obsolete else "error")
-        if llm:
-            from raregraph.api.cli_llm import print_llm_diagnosis
-
-            print_llm_diagnosis(service, request, settings, top=top, policy=policy, as_json=as_json)
-            return
-        result = service.diagnose(request, top=top, policy=policy)
+            pipeline = build_pipeline(settings, say)
+        options = DiagnoseOptions(top=top, llm="on" if llm else "off",
+                                  policy=TermPolicy(obsolete="replace" if replace_obsolete else "error"))
+        with encode_progress() as report:
+            pipeline.retriever.linker.progress = report  # a first use of the embedding tier builds its index
+            result = pipeline.run_sync(request, options)
         if as_json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
-        else:
-            _print_differential(result)
+            return
+        render.print_case(result)
+        render.print_differential(result)
+        if llm:
+            render.print_llm(result)
 
     guard(run)
 
 
+def _read_text(text: str | None, text_file: Path | None) -> str | None:
+    """The case text from --text or --text-file ('-' for either reads stdin)."""
+    from raregraph.errors import InvalidCaseError
+
+    if text is not None and text_file is not None:
+        raise InvalidCaseError("give --text or --text-file, not both")
+    if text == "-" or (text_file is not None and str(text_file) == "-"):
+        return sys.stdin.read()
+    if text_file is not None:
+        if not text_file.is_file():
+            raise InvalidCaseError(f"{text_file}: no such file")
+        try:
+            return text_file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise InvalidCaseError(f"{text_file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return text
+
+
 def _request(
     hpo: list[str] | None, exclude: list[str] | None, variant: list[str] | None, zygosity: str | None,
-    vcf: Path | None, phenopacket: Path | None,
+    vcf: Path | None, phenopacket: Path | None, text: str | None,
 ) -> "CaseRequest":
     from raregraph.models import CaseRequest
     from raregraph.retrieval.case_input import case_from_phenopacket, variant_from_text, variants_from_vcf
@@ -92,66 +118,36 @@ def _request(
     variants += [variant_from_text(v, zygosity=zygosity) for v in _split(variant)]
     if vcf:
         variants += variants_from_vcf(vcf)
+    texts = [t for t in (base.text, text) if t and t.strip()]
     return CaseRequest(
-        id=base.id, text=base.text, sex=base.sex, age=base.age, variants=variants,
+        id=base.id, text="\n\n".join(texts) or None, sex=base.sex, age=base.age, variants=variants,
         hpo_present=[*base.hpo_present, *_split(hpo)], hpo_excluded=[*base.hpo_excluded, *_split(exclude)],
     )
 
 
-def _print_differential(result: "DiagnosisResponse") -> None:
-    for warning in result.warnings:
-        err_console.print(f"[yellow]warning[/]: {warning}", highlight=False)
-    case = ", ".join(f"{t.id} {t.label}" for t in result.case.present) or "no phenotype"
-    table = Table(title=f"Differential ({result.method}, snapshot {result.snapshot_id})", caption=f"case: {case}")
-    for column, justify in (("#", "right"), ("disease", "left"), ("name", "left"), ("prob.", "right"),
-                            ("score", "right"), ("evidence", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    n_terms = len(result.case.present)
-    for c in result.candidates:
-        table.add_row(str(c.rank), c.disease_id, c.name, f"{c.probability or 0:.3f}", f"{c.score:.2f}",
-                      _evidence_summary(c, n_terms))
-    out_console.print(table)
-
-
-def _evidence_summary(candidate: Any, n_terms: int) -> str:
-    evidence = candidate.evidence
-    if evidence is None:
-        return ""
-    exact = sum(m.relation == "exact" for m in evidence.matched)
-    parts = [f"{len(evidence.matched)}/{n_terms} terms ({exact} exact)"]
-    if evidence.contradicted:
-        parts.append(f"{len(evidence.contradicted)} contradicted")
-    if evidence.genes:
-        parts.append("genes " + ",".join(g.symbol for g in evidence.genes))
-    if evidence.twin is not None and evidence.twin.share >= 0.5:  # only when the twin carries the score
-        twin = evidence.twin
-        parts.append(f"{len(twin.matched)}/{n_terms} via {twin.disease_id} ({','.join(twin.shared_genes)})")
-    return "; ".join(parts)
-
-
 # --- cohorts --------------------------------------------------------------------------------
 
-_WORKER: dict[str, "DiagnosisService"] = {}  # one service per worker process, set by its initializer
+_WORKER: dict[str, "DiagnosisPipeline"] = {}  # one pipeline per worker process, set by its initializer
 
 
 def _init_worker(settings: Settings) -> None:
-    from raregraph.api.service import build_service
+    from raregraph.api.service import build_pipeline
 
-    _WORKER["service"] = build_service(settings)
+    _WORKER["pipeline"] = build_pipeline(settings)
 
 
 def _rank_chunk(chunk: list[tuple[int, "CaseRequest | str"]], top: int) -> list[str]:
-    return [_rank_one(_WORKER["service"], number, item, top) for number, item in chunk]
+    return [_rank_one(_WORKER["pipeline"], number, item, top) for number, item in chunk]
 
 
-def _rank_one(service: "DiagnosisService", number: int, item: "CaseRequest | str", top: int) -> str:
+def _rank_one(pipeline: "DiagnosisPipeline", number: int, item: "CaseRequest | str", top: int) -> str:
     from raregraph.models import RankingLine
 
     if isinstance(item, str):  # a case that did not validate: reported in its line
         return RankingLine(id=f"case-{number}", ranking=[], warnings=[item]).model_dump_json()
     if item.id is None:
         item = item.model_copy(update={"id": f"case-{number}"})
-    return service.rank_line(item, top=top).model_dump_json()
+    return pipeline.rank_line(item, top=top).model_dump_json()
 
 
 def rank(
@@ -162,7 +158,7 @@ def rank(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
 ) -> None:
     """Rank every case of a cohort; a bad case is reported in its own line and never stops the run."""
-    from raregraph.api.service import build_service
+    from raregraph.api.service import build_pipeline
     from raregraph.retrieval.case_input import cases_from_path
 
     settings: Settings = ctx.obj
@@ -173,11 +169,14 @@ def rank(
             for number, item in cases_from_path(input)
         ]
         with progress() as say:
-            service = build_service(settings, say)  # builds and caches the index before workers fork
+            pipeline = build_pipeline(settings, say)  # builds and caches the index before workers start
+        if workers == 1 and any(not isinstance(item, str) and item.text for _, item in items):
+            with encode_progress() as report:  # a first use of the embedding tier builds its index, shown here
+                pipeline.retriever.linker.build_index(report)
         started = time.perf_counter()
         partial = output.with_name(output.name + ".partial")
         with partial.open("w", encoding="utf-8") as sink, _case_progress(len(items)) as advance:
-            for lines in _ranked_lines(service, settings, items, top, workers):
+            for lines in _ranked_lines(pipeline, settings, items, top, workers):
                 for line in lines:
                     sink.write(line + "\n")
                 advance(len(lines))
@@ -190,11 +189,11 @@ def rank(
 
 
 def _ranked_lines(
-    service: "DiagnosisService", settings: Settings, items: list[tuple[int, Any]], top: int, workers: int
+    pipeline: "DiagnosisPipeline", settings: Settings, items: list[tuple[int, Any]], top: int, workers: int
 ) -> Iterator[list[str]]:
     if workers == 1:
         for number, item in items:
-            yield [_rank_one(service, number, item, top)]
+            yield [_rank_one(pipeline, number, item, top)]
         return
     size = max(1, min(64, len(items) // (workers * 8) or 1))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]

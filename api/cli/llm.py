@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from raregraph.api.cli_support import err_console, guard, out_console
+from raregraph.api.cli.support import err_console, guard
 from raregraph.settings import Settings
 
-if TYPE_CHECKING:
-    from raregraph.models import CaseRequest
-    from raregraph.api.service import DiagnosisService, TermPolicy
-    from raregraph.llm.models import LlmDiagnosis
-
-__all__ = ["app", "print_llm_diagnosis"]
+__all__ = ["app"]
 
 app = typer.Typer(help="The LLM endpoint: vLLM launch command (base model + LoRA) and a probe.", no_args_is_help=True)
 
@@ -97,44 +90,3 @@ def ping(ctx: typer.Context) -> None:
         sys.stdout.write("\n".join(names) + "\n")
 
     guard(go)
-
-
-def print_llm_diagnosis(service: "DiagnosisService", request: "CaseRequest", settings: Settings, *, top: int,
-                        policy: "TermPolicy", as_json: bool) -> None:
-    """`raregraph diagnose --llm`: retrieval, then the LLM step; one JSON document or a table plus the LLM report."""
-    from raregraph.llm.diagnose import diagnose_with_llm_sync
-
-    result = diagnose_with_llm_sync(service, request, settings, top=top, policy=policy)
-    if as_json:
-        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
-        return
-    _print_llm(result)
-
-
-def _print_llm(result: "LlmDiagnosis") -> None:
-    for warning in result.retrieval.warnings:
-        err_console.print(f"[yellow]warning[/]: {warning}", highlight=False)
-    report = result.llm
-    status = f"LLM {report.status}" + (f" ({report.model})" if report.model else "")
-    table = Table(title=f"Differential, retrieval + {status}", caption=report.fusion or "retrieval order")
-    for column, justify in (("#", "right"), ("disease", "left"), ("name", "left"), ("retrieval", "right"),
-                            ("LLM", "right"), ("grounded by", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for row in result.ranking:
-        table.add_row(str(row.rank), row.disease_id, row.name, str(row.retrieval_rank or "-"), str(row.llm_rank or "-"),
-                      row.resolved_by or "")
-    out_console.print(table)
-    if report.detail:
-        err_console.print(f"[yellow]LLM {report.status}[/]: {report.detail}", highlight=False, soft_wrap=True)
-    if report.reasoning:
-        out_console.print("[bold]reasoning[/]: " + escape(report.reasoning), highlight=False)
-    if report.tiers:
-        for name, entries in (("most likely", report.tiers.most_likely),
-                              ("possible alternatives", report.tiers.possible_alternatives),
-                              ("can't miss", report.tiers.cant_miss)):
-            if entries:
-                out_console.print(f"{name}: " + "; ".join(f"{e.disease_id} {e.name}" for e in entries), highlight=False)
-        if report.tiers.next_workup:
-            out_console.print("next work-up: " + "; ".join(report.tiers.next_workup), highlight=False)
-    for item in report.ungrounded:
-        err_console.print(f"ungrounded (dropped): {item.text!r}: {item.reason}", highlight=False)

@@ -15,12 +15,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from raregraph.api.deps import Builder, Runtime
-from raregraph.api.http_errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
-from raregraph.api.logging_setup import RequestContextMiddleware, configure_logging
-from raregraph.api.routes import diagnose, lookup, meta, phenotypes
-from raregraph.api.security import API_KEY_HEADER, OPEN_PATHS, BodyLimitMiddleware, KeyAndRateMiddleware, RateLimiter
-from raregraph.api.service import DiagnosisService, build_service
+from raregraph.api.http.deps import Builder, Runtime
+from raregraph.api.http.problems import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
+from raregraph.api.http.logging_setup import RequestContextMiddleware, configure_logging
+from raregraph.api.http.routes import diagnose, lookup, meta, phenotypes
+from raregraph.api.http.security import API_KEY_HEADER, OPEN_PATHS, BodyLimitMiddleware, KeyAndRateMiddleware, RateLimiter
+from raregraph.api.service import build_service
+from raregraph.retrieval.retriever import Retriever
 from raregraph.llm.client import LlmClient
 from raregraph.llm.diagnose import llm_enabled
 from raregraph.settings import Settings
@@ -55,7 +56,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.llm_client = None
 
 
-def create_app(settings: Settings | None = None, service: DiagnosisService | None = None, *,
+def create_app(settings: Settings | None = None, service: Retriever | None = None, *,
                build: Builder = build_service) -> FastAPI:
     """The HTTP API over `service`, or over the service `build(settings)` makes at start-up (off the event loop)."""
     settings = settings or Settings()

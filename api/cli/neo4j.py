@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from raregraph.api.cli_support import err_console as _err
-from raregraph.api.cli_support import guard
+from raregraph.api.cli.support import err_console as _err
+from raregraph.api.cli.support import guard
 from raregraph.kg import neo4j_server
 
 __all__ = ["app"]

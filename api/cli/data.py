@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from raregraph.api.cli_support import err_console, guard, open_snapshot, out_console
+from raregraph.api.cli.support import err_console, guard, open_snapshot, out_console
 from raregraph.settings import Settings
 
 if TYPE_CHECKING:

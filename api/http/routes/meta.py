@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from raregraph.api.deps import RuntimeDep, ServiceDep
+from raregraph.api.http.deps import RuntimeDep, ServiceDep
 
 __all__ = ["router", "Health", "Readiness", "SnapshotOut"]
 

@@ -1,9 +1,8 @@
-"""The `raregraph` command (Typer): one sub-app per area, one error wrapper."""
+"""`raregraph etl …`: build a snapshot from release files, and compare two snapshots."""
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,33 +11,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from raregraph.api.cli_support import err_console, guard, open_snapshot, out_console, progress
+from raregraph.api.cli.support import err_console, guard, open_snapshot, out_console, progress
 from raregraph.settings import Settings
 
-__all__ = ["app", "main"]
+__all__ = ["app"]
 
-app = typer.Typer(help="Grounded rare-disease differential diagnosis.", no_args_is_help=True, add_completion=False)
-etl_app = typer.Typer(help="Build and compare knowledge-graph snapshots.", no_args_is_help=True)
-app.add_typer(etl_app, name="etl")
-
-log = logging.getLogger("raregraph")
+app = typer.Typer(help="Build and compare knowledge-graph snapshots.", no_args_is_help=True)
 
 
 def _settings(ctx: typer.Context) -> Settings:
     return ctx.obj  # type: ignore[no-any-return]
 
 
-@app.callback()
-def _root(ctx: typer.Context, verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    """Settings come from RAREGRAPH_* environment variables or .env."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = guard(Settings)
-
-
-# --- etl -----------------------------------------------------------------------------------
-
-
-@etl_app.command("build")
+@app.command("build")
 def etl_build(
     ctx: typer.Context,
     source_dir: Annotated[Path | None, typer.Option(
@@ -111,9 +96,7 @@ def _print_build(snapshot_id: str, manifest: dict[str, Any]) -> None:
         err_console.print(f"skipped records: {skipped}")
 
 
-
-
-@etl_app.command("diff")
+@app.command("diff")
 def etl_diff(
     ctx: typer.Context,
     a: Annotated[str, typer.Argument(help="Old snapshot (folder or id)")],
@@ -145,45 +128,3 @@ def etl_diff(
             )
 
     guard(run)
-
-
-def _mount_optional() -> None:
-    # Sub-apps of other areas are mounted when present, so the core CLI never depends on them.
-    from raregraph.api.cli_diagnosis import register
-
-    register(app)
-    try:
-        from raregraph.api.cli_neo4j import app as neo4j_app
-    except ImportError:
-        pass
-    else:
-        app.add_typer(neo4j_app, name="neo4j")
-    try:
-        from raregraph.api.cli_kg import app as kg_app
-    except ImportError:
-        pass
-    else:
-        app.add_typer(kg_app, name="kg")
-    try:
-        from raregraph.api.cli_serve import register as register_serve
-    except ImportError:
-        pass
-    else:
-        register_serve(app)
-    from raregraph.api.cli_data import app as data_app
-
-    app.add_typer(data_app, name="data")
-    try:
-        from raregraph.api.cli_llm import app as llm_app
-    except ImportError:
-        pass
-    else:
-        app.add_typer(llm_app, name="llm")
-
-
-_mount_optional()
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()

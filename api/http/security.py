@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from raregraph.api.http_errors import problem_response
+from raregraph.api.http.problems import problem_response
 
 __all__ = ["API_KEY_HEADER", "OPEN_PATHS", "RateLimiter", "KeyAndRateMiddleware", "BodyLimitMiddleware"]
 
