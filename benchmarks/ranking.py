@@ -30,8 +30,14 @@ of one case (term lookup, scoring, sort, top 100); loading data is timed separat
     .venv/bin/python benchmarks/ranking.py [--tracks P,PV] [--protocols standard,deleaked]
         [--pyhpo-subset 16] [--seed 20250116] [--cases ../shared/data/eval/dev_sample.jsonl]
         [--skip-peers | --peers hpo3-sim,...] [--out benchmarks/results/ranking.json]
+        [--rarebench ../shared/data/eval/rarebench_dev_p.jsonl | --no-rarebench]
 
-Prints one table per track x protocol, the same on the pyhpo subset, the ratios, and writes JSON.
+A second population, RareBench's development part (clinical cohorts: MME, HMS, LIRICAL, RAMEDIS;
+phenotype only, no publication ids so no de-leaked protocol), is ranked in the same run on the
+standard protocol by this engine and the hpo3 peers, with one table per cohort and pooled.
+
+Prints one table per population x track x protocol, the same on the pyhpo subset, the ratios, and
+writes JSON plus PNG top-k curves (k = 1..20, every method in the same axes) beside it.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ VENVS = ROOT / ".cache" / "peers"
 WORK = ROOT / ".cache" / "benchmarks" / "ranking"
 DEFAULT_CASES = ROOT.parent / "shared" / "data" / "eval" / "dev_sample.jsonl"
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "ranking.json"
+DEFAULT_RAREBENCH = ROOT.parent / "shared" / "data" / "eval" / "rarebench_dev_p.jsonl"
+CURVE_KS = tuple(range(1, 21))
 PEER_PACKAGES = {"pyhpo": "pyhpo==4.0.0", "hpo3": "hpo3==1.5.1"}
 SIMILARITY = {"kind": "omim", "sim_method": "resnik", "combine": "funSimAvg"}
 TRACK_SUFFIX = {"P": "_p", "PV": "_pv"}
@@ -389,6 +397,43 @@ def run_driver(method: Method, protocol: Protocol, cases_file: Path, top: int, r
                {l["id"]: float(l["cpu_seconds"]) for l in lines if "cpu_seconds" in l}, meta, folder, wall, reused)
 
 
+def run_methods(methods: Sequence[Method], protocols: Sequence[str], track_lines: Mapping[str, list[dict[str, Any]]],
+                prepared: Mapping[str, Protocol], subset: Sequence[str], args: argparse.Namespace,
+                population: str) -> dict[tuple[str, str, str], Run]:
+    """Every method on every protocol x track (method by method, so the engine's runs sit close together in
+    time and code version); a peer whose phenotype-only input equals another track's is scored from that run."""
+    inputs = WORK / "inputs"
+    inputs.mkdir(parents=True, exist_ok=True)
+    runs: dict[tuple[str, str, str], Run] = {}  # (method, track, protocol)
+    memo: dict[tuple[str, str, str], tuple[Run, str]] = {}  # (method, protocol, input sha) -> first run, its track
+    for method in methods:
+        for protocol in protocols:
+            if method.bundled_data and protocol != "standard":
+                continue  # the library's own (2025-11) data has no de-leaked version
+            for track, all_lines in track_lines.items():
+                lines = all_lines
+                if method.subset:
+                    chosen = set(subset)
+                    lines = [line for line in lines if line["id"] in chosen]
+                text = "".join(json.dumps(l) + "\n" for l in lines) if method.uses_variants else phenotype_only(lines)
+                digest = sha256_text(text)
+                memo_key = (method.key, protocol, digest)
+                if memo_key in memo and not args.no_reuse:
+                    first, first_track = memo[memo_key]
+                    runs[(method.key, track, protocol)] = Run(
+                        first.method, protocol, first.rankings, first.seconds, first.cpu_seconds, first.meta,
+                        first.folder, 0.0, f"phenotype-only input identical to track {first_track}: its run is scored against track {track}",
+                    )
+                    continue
+                cases_file = inputs / f"{population}-{track}-{'full' if method.uses_variants else 'pheno'}"\
+                                      f"{'-subset' if method.subset else ''}-{digest[:12]}.jsonl"
+                cases_file.write_text(text, encoding="utf-8")
+                run = run_driver(method, prepared[protocol], cases_file, args.top, args.reuse_runs)
+                runs[(method.key, track, protocol)] = run
+                memo[memo_key] = (run, track)
+    return runs
+
+
 def phenotype_only(lines: Iterable[Mapping[str, Any]]) -> str:
     keep = ("id", "sex", "age", "hpo_present", "hpo_excluded")
     return "".join(json.dumps({k: line.get(k) for k in keep}) + "\n" for line in lines)
@@ -402,8 +447,10 @@ def score(run: Run, golds: Mapping[str, Sequence[str]], ids: Sequence[str]) -> d
 
     outcomes = [case_outcome(i, run.rankings[i], golds[i]) for i in ids if i in run.rankings]
     summary = summarize(outcomes, [i for i in ids if i not in run.rankings])
+    n = max(summary.n_cases, 1)
+    curve = [sum(o.hit_at(k) for o in outcomes) / n for k in CURVE_KS]  # top-k for k = 1..20 (plots)
     return {"n": summary.n_cases, **{f"top{k}": v for k, v in summary.top.items()}, "mrr": summary.mrr,
-            "missing_rankings": len(summary.missing)}
+            "missing_rankings": len(summary.missing), "topk_curve": curve}
 
 
 def latency(run: Run, ids: Sequence[str]) -> dict[str, float | None]:
@@ -495,6 +542,94 @@ def print_ratios(r: Mapping[str, Any], labels: Mapping[str, str]) -> None:
               f"({d['best_peer_label']}) {100 * d['best_peer_value']:.1f} % = {d['difference_pp']:+.1f} pp")
 
 
+# --- the second population: RareBench (clinical cohorts) -----------------------------------
+
+
+@dataclass
+class RareBench:
+    """RareBench development cases: track-P lines, gold ids (OMIM and/or ORPHA) and each case's cohort."""
+
+    lines: list[dict[str, Any]]
+    golds: dict[str, list[str]]
+    subsets: dict[str, str]
+    source: Path
+
+    @classmethod
+    def read(cls, path: Path) -> RareBench:
+        gold_path = path.with_name(path.name.replace("_p.jsonl", "_gold.jsonl"))
+        for needed in (path, gold_path):
+            if not needed.is_file():
+                raise SystemExit(f"missing {needed}: --rarebench takes X_p.jsonl with X_gold.jsonl beside it (or --no-rarebench)")
+        gold_lines = read_jsonl(gold_path)
+        return cls(read_jsonl(path), {g["id"]: list(g["diagnosis_ids"]) for g in gold_lines},
+                   {g["id"]: str(g.get("subset") or "all") for g in gold_lines}, path)
+
+    def report(self, runs: Mapping[tuple[str, str, str], Run], methods: Sequence[Method], proto: Protocol,
+               labels: Mapping[str, str]) -> dict[str, Any]:
+        """One table per cohort and pooled (standard protocol, phenotype only); printed and returned."""
+        ids = sorted(self.golds)
+        cohorts = {"pooled": ids}
+        for name in sorted(set(self.subsets.values())):
+            cohorts[name] = [i for i in ids if self.subsets[i] == name]
+        out: dict[str, Any] = {"source": str(self.source), "n": len(ids), "protocol": "standard", "track": "P",
+                               "note": "gold ids are OMIM and/or ORPHA; a hit is any gold id among a candidate's "
+                                       "disease_id or equivalent_ids (the hpo3 peers rank OMIM diseases only)",
+                               "cohorts": {}}
+        for cohort, cohort_ids in cohorts.items():
+            rows = {m.key: evaluate(runs[(m.key, "P", "standard")], self.golds, cohort_ids, proto.universe)
+                    for m in methods if (m.key, "P", "standard") in runs}
+            n_iu = sum(1 for i in cohort_ids if set(self.golds[i]) & proto.universe)
+            print()
+            print(f"== RareBench {cohort} · track P · protocol standard (HPO {proto.info['hpo_release']}; "
+                  f"{len(cohort_ids)} cases, {n_iu} in-universe) ==")
+            print(HEADER)
+            for key, row in rows.items():
+                print(fmt_row(labels[key], row))
+            out["cohorts"][cohort] = {"n": len(cohort_ids), "in_universe": n_iu, "rows": rows}
+        return out
+
+
+# --- pictures --------------------------------------------------------------------------------
+
+
+def plot_topk_curves(summary: Mapping[str, Any], stem: Path) -> list[Path]:
+    """Top-k curves (k = 1..20, overall) per population x track x protocol, every method in the same axes."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed (pip install -e '.[dev]'): no PNGs written")
+        return []
+    panels: list[tuple[str, Mapping[str, Any]]] = []
+    for track, by_protocol in summary["results"].items():
+        for protocol, block in by_protocol.items():
+            panels.append((f"phenopacket-store dev · {track} · {protocol}", block["rows"]))
+    for cohort, block in ((summary.get("rarebench") or {}).get("cohorts") or {}).items():
+        panels.append((f"RareBench dev {cohort} · P · standard", block["rows"]))
+    written: list[Path] = []
+    for title, rows in panels:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+        for key, row in rows.items():
+            curve = row["overall"].get("topk_curve")
+            if curve:
+                ax.plot(CURVE_KS, [100 * v for v in curve], marker="o", markersize=3,
+                        linewidth=2.4 if key == ENGINE else 1.2, label=key)
+        ax.set(xlabel="k", ylabel="gold diagnosis in top k (% of cases)", title=title, xlim=(1, CURVE_KS[-1]),
+               ylim=(0, 100))
+        ax.set_xticks([1, 3, 5, 10, 15, 20])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+        fig.tight_layout()
+        slug = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
+        path = stem.parent / f"{stem.name}-{slug}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -518,6 +653,9 @@ def main() -> None:
     parser.add_argument("--reuse-runs", action="store_true",
                         help="reuse rankings of an earlier invocation with identical input (for re-tabulating only)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--rarebench", type=Path, default=DEFAULT_RAREBENCH,
+                        help="RareBench track-P cases X_p.jsonl with X_gold.jsonl beside it (second population)")
+    parser.add_argument("--no-rarebench", action="store_true", help="skip the RareBench population")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -552,40 +690,15 @@ def main() -> None:
     for name in protocols:
         log(f"preparing protocol {name}")
         prepared[name] = prepare_protocol(name, refs, args.release)
+    rarebench = None if args.no_rarebench else RareBench.read(args.rarebench.resolve())
+    if rarebench is not None and "standard" not in prepared:
+        log("preparing protocol standard (RareBench)")
+        prepared["standard"] = prepare_protocol("standard", refs, args.release)
     for method in methods:
         if method.driver != "engine":
             ensure_venv(method.driver)
 
-    inputs = WORK / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
-    runs: dict[tuple[str, str, str], Run] = {}  # (method, track, protocol)
-    memo: dict[tuple[str, str, str], tuple[Run, str]] = {}  # (method, protocol, input sha) -> first run, its track
-    # Method by method (all of the engine's runs first, close together in time and code version).
-    for method in methods:
-        for protocol in protocols:
-            if method.bundled_data and protocol != "standard":
-                continue  # the library's own (2025-11) data has no de-leaked version
-            for track in tracks:
-                lines = track_lines[track]
-                if method.subset:
-                    chosen = set(subset)
-                    lines = [line for line in lines if line["id"] in chosen]
-                text = "".join(json.dumps(l) + "\n" for l in lines) if method.uses_variants else phenotype_only(lines)
-                digest = sha256_text(text)
-                memo_key = (method.key, protocol, digest)
-                if memo_key in memo and not args.no_reuse:
-                    first, first_track = memo[memo_key]
-                    runs[(method.key, track, protocol)] = Run(
-                        first.method, protocol, first.rankings, first.seconds, first.cpu_seconds, first.meta,
-                        first.folder, 0.0, f"phenotype-only input identical to track {first_track}: its run is scored against track {track}",
-                    )
-                    continue
-                cases_file = inputs / f"{track}-{'full' if method.uses_variants else 'pheno'}"\
-                                      f"{'-subset' if method.subset else ''}-{digest[:12]}.jsonl"
-                cases_file.write_text(text, encoding="utf-8")
-                run = run_driver(method, prepared[protocol], cases_file, args.top, args.reuse_runs)
-                runs[(method.key, track, protocol)] = run
-                memo[memo_key] = (run, track)
+    runs = run_methods(methods, protocols, track_lines, prepared, subset, args, population="pp")
 
     results: dict[str, Any] = {}
     subset_note = (f"{labels['pyhpo-sim']} ran on a fixed random subset of {len(subset)} of the {len(ids)} cases "
@@ -629,6 +742,12 @@ def main() -> None:
             print_ratios(rat, labels)
     if subset_note:
         print(f"\n* {subset_note}")
+    rb_runs: dict[tuple[str, str, str], Run] = {}
+    rb_results: dict[str, Any] | None = None
+    if rarebench is not None:
+        rb_methods = [m for m in methods if not m.subset]
+        rb_runs = run_methods(rb_methods, ["standard"], {"P": rarebench.lines}, prepared, [], args, population="rarebench")
+        rb_results = rarebench.report(rb_runs, rb_methods, prepared["standard"], labels)
     shas = {r.meta.get("engine_code_sha") for (m, _, _), r in runs.items() if m == ENGINE}
     if len(shas) > 1 or any(s and "changed" in s for s in shas):
         print(f"WARNING: the engine's source changed between or during its runs of this invocation: {sorted(map(str, shas))}")
@@ -647,6 +766,9 @@ def main() -> None:
         }
         for (m, t, p), r in runs.items()
     }
+    run_info.update({f"rarebench|{m}|{t}|{p}": {"folder": str(r.folder.relative_to(ROOT)), "wall_s": round(r.wall_s, 2),
+                                                **{k: v for k, v in r.meta.items() if k != "universe"}}
+                     for (m, t, p), r in rb_runs.items()})
     wall = time.perf_counter() - started
     summary = {
         "benchmark": "ranking",
@@ -670,9 +792,12 @@ def main() -> None:
         "peer_inputs": "phenotypes only (hpo_present); on PV identical to P" if len(methods) > 1 else None,
         "runs": run_info,
         "results": results,
+        "rarebench": rb_results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    for png in plot_topk_curves(summary, args.out.with_suffix("")):
+        print(f"wrote {png}")
     print(f"\nwall {wall / 60:.1f} min; load average (1/5/15 min) at start {summary['machine']['loadavg_start']}, "
           f"at end {summary['machine']['loadavg_end']} on {os.cpu_count()} CPUs; wrote {args.out}")
 
