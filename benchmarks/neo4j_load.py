@@ -167,7 +167,7 @@ def main() -> None:
     uri = args.uri
     if uri is None:
         tmp = tempfile.TemporaryDirectory(prefix="raregraph-neo4j-bench-")
-        uri = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0, heap="2g", page_cache="512m").bolt_uri
+        uri = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0).bolt_uri  # heap and page cache: auto
     try:
         with open_driver(uri, timeout_s=30.0) as driver:
             if snapshot_info(driver, snapshot.id) is not None:

@@ -10,15 +10,17 @@ A load (`load_snapshot`):
 2. returns at once if the snapshot is already `complete` with this layout version (then only
    activates it); otherwise sets its marker to `loading` with a fresh token and deletes, in
    batches, whatever an earlier interrupted load of the same id left behind;
-3. writes nodes, then relationships, then derived keys, each table in batches of `UNWIND $rows`
-   (one transaction per batch), reporting progress after each batch;
+3. writes nodes, then relationships, then derived keys, each table in column-wise batches (one
+   transaction per batch, `workers` in flight; see `kg.neo4j_rows`), relationships by the element
+   ids the node batches returned, reporting progress after each batch;
 4. counts what is in the database and compares it with what the batches created; only then
    marks the snapshot `complete` (one transaction, only for the token that began the load);
 5. activates it (one transaction: the previous active marker loses `active` in the same commit).
 
 Readers (`kg.neo4j.Neo4jGraph`) only read a `complete` snapshot, so a load killed at any point —
 the loader process or Neo4j itself — is never seen, and re-running it ends with exactly one
-complete copy. One loader per snapshot id at a time.
+complete copy. One loader per snapshot id at a time. `refresh_snapshot` is the side-by-side
+refresh: load without activating, switch in one transaction, drop older snapshots in the background.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from raregraph.errors import GraphUnavailableError, RaregraphError, SnapshotNotF
 from raregraph.etl.snapshot import Snapshot
 from raregraph.etl.tables import TABLES
 from raregraph.kg import neo4j_server as local_neo4j
+from raregraph.kg.cypher_files import load_cypher
 from raregraph.kg.neo4j import Neo4jGraph, open_driver
 from raregraph.kg.neo4j_load import (
     TABLE_MAP, activate_snapshot, drop_snapshot, list_snapshots, load_snapshot, refresh_snapshot, snapshot_info,
@@ -351,5 +352,10 @@ def test_refresh_switches_side_by_side_while_a_reader_runs(
             states = {i.id: (i.state, i.active) for i in list_snapshots(driver)}
             assert states == {new.id: ("complete", True), old.id: ("complete", False)}
             assert _counts(driver, oldest.id) == (0, 0)
+            # a drop killed half-way leaves its marker 'dropping': the next refresh finishes it
+            driver.execute_query(load_cypher("snapshot_retire_by_id"), snapshot=old.id)
+            again = refresh_snapshot(driver, new, keep=1, background=False)
+            assert again.load.status == "already-loaded" and again.dropped == [old.id]
+            assert [i.id for i in list_snapshots(driver)] == [new.id] and _counts(driver, old.id) == (0, 0)
     finally:
         local_neo4j.stop(data_dir)
