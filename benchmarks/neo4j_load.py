@@ -38,6 +38,8 @@ def _free_port() -> int:
 
 def _operations(graph: Any, sample: dict[str, list[str]]) -> dict[str, Callable[[], Any]]:
     """One representative call per interface operation (batch sizes as a differential uses them)."""
+    from raregraph.kg.case_reads import case_reads
+
     return {
         "terms(50)": lambda: graph.terms(sample["terms"]),
         "resolve_terms(50)": lambda: graph.resolve_terms(sample["terms"]),
@@ -126,6 +128,14 @@ def _db_hits(plan: dict[str, Any]) -> int:
     return int(plan.get("dbHits", 0)) + sum(_db_hits(child) for child in plan.get("children", []))
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 without a pid)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _latency(call: Callable[[], Any], iterations: int) -> dict[str, float]:
     for _ in range(2):  # warm-up: caches, query plans
         call()
@@ -151,7 +161,6 @@ def main() -> None:
     from raregraph.etl.locate import default_hpo_dir
     from raregraph.etl.sources.hpo import find_hpo_files
     from raregraph.kg import neo4j_server
-    from raregraph.kg.case_reads import case_reads
     from raregraph.kg.embedded import EmbeddedGraph
     from raregraph.kg.neo4j import Neo4jGraph, open_driver
     from raregraph.kg.neo4j_load import drop_snapshot, load_snapshot, server_info, snapshot_info
@@ -164,10 +173,12 @@ def main() -> None:
     _ = embedded.ontology  # the embedded graph's one-off index build, timed as its "load"
     embedded_s = time.perf_counter() - started
     tmp = None
+    server_pid = None
     uri = args.uri
     if uri is None:
         tmp = tempfile.TemporaryDirectory(prefix="raregraph-neo4j-bench-")
-        uri = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0).bolt_uri  # heap and page cache: auto
+        local = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0)  # heap and page cache: auto
+        uri, server_pid = local.bolt_uri, local.pid
     try:
         with open_driver(uri, timeout_s=30.0) as driver:
             if snapshot_info(driver, snapshot.id) is not None:
@@ -181,10 +192,14 @@ def main() -> None:
                 marks["t"] = now
 
             load_avg_at_load = os.getloadavg()
+            cpu_before = (time.process_time(), _cpu_seconds(server_pid))
             started = time.perf_counter()
             report = load_snapshot(driver, snapshot, batch_size=args.batch_size, progress=progress, workers=args.workers)
             load_s = time.perf_counter() - started
+            client_cpu, server_cpu = time.process_time() - cpu_before[0], _cpu_seconds(server_pid) - cpu_before[1]
             rows = sum(s.rows for s in report.steps.values())
+            print(f"loaded {rows:,} rows in {load_s:.1f} s ({rows / load_s:,.0f} rows/s); load average {os.getloadavg()[0]:.1f}",
+                  flush=True)
 
             neo = Neo4jGraph(driver, snapshot_id=snapshot.id)
             rnd = random.Random(1)
@@ -219,6 +234,9 @@ def main() -> None:
         "nodes": report.nodes,
         "relationships": report.relationships,
         "rows_per_s": round(rows / load_s),
+        # CPU time spent by the loader (Python) and the server (JVM) during the load: what a quiet
+        # machine would need, whatever else ran on this one
+        "load_cpu_s": {"python": round(client_cpu, 1), "neo4j": round(server_cpu, 1) if server_pid else None},
         "nodes_per_s": round(report.nodes / load_s),
         "relationships_per_s": round(report.relationships / load_s),
         "step_s": {k: round(v, 1) for k, v in steps.items()},
@@ -237,6 +255,10 @@ def main() -> None:
     print(f"load of {snapshot.id} into {server['name']} {server['version']} ({server['edition']}): {load_s:.1f} s;"
           f" {report.nodes:,} nodes, {report.relationships:,} relationships from {rows:,} rows"
           f" ({summary['rows_per_s']:,} rows/s, {summary['nodes_per_s']:,} nodes/s, {summary['relationships_per_s']:,} rels/s)")
+    if server_pid:
+        print(f"CPU during the load: Python {client_cpu:.1f} s, Neo4j {server_cpu:.1f} s"
+              f" ({rows / max(client_cpu, server_cpu / 2):,.0f} rows/s if each got its CPU on 2 idle cores,"
+              f" Neo4j's batches in parallel)")
     print(f"embedded graph build of the same snapshot: {embedded_s:.1f} s ({summary['embedded_rows_per_s']:,} rows/s)")
     machine = summary["machine"]
     print(f"load average (1 min) on {machine['cpus']} CPUs: {machine['load_avg_1m_before']} before,"
