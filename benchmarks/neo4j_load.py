@@ -1,11 +1,13 @@
-"""Benchmark: load the default snapshot into Neo4j (time, rows/s), then p50/p95 latency of every
-`KnowledgeGraph` operation on Neo4j and on the embedded graph, in one run.
+"""Benchmark: load the default snapshot into Neo4j (time, rows/s) next to the embedded graph's build
+of the same snapshot, PROFILE the GraphRAG read statements (index seeks, no label scans), then
+p50/p95 latency of every `KnowledgeGraph` operation and of one case's reads on Neo4j and on the
+embedded graph, in one run, with the machine's load average before and after.
 
 By default a local Neo4j 5.26 server is started in a temporary folder on a free port (Java 17 and
 Maven needed, see tools/neo4j/) and stopped at the end; `--uri` points at a running server
 instead (the snapshot is dropped first if it is there, so the load is measured from scratch).
 
-    .venv/bin/python benchmarks/neo4j_load.py [--iterations 30] [--batch-size 10000] [--uri bolt://…]
+    .venv/bin/python benchmarks/neo4j_load.py [--iterations 30] [--batch-size 20000] [--workers 2] [--uri bolt://…]
 
 Prints a table and writes benchmarks/results/neo4j_load.json.
 """
@@ -36,6 +38,8 @@ def _free_port() -> int:
 
 def _operations(graph: Any, sample: dict[str, list[str]]) -> dict[str, Callable[[], Any]]:
     """One representative call per interface operation (batch sizes as a differential uses them)."""
+    from raregraph.kg.case_reads import case_reads
+
     return {
         "terms(50)": lambda: graph.terms(sample["terms"]),
         "resolve_terms(50)": lambda: graph.resolve_terms(sample["terms"]),
@@ -53,8 +57,77 @@ def _operations(graph: Any, sample: dict[str, list[str]]) -> dict[str, Callable[
         "variants_by_gene(20)": lambda: graph.variants_by_gene(sample["genes"]),
         "variants_by_position(20)": lambda: graph.variants_by_position([("15", 48_700_000 + i) for i in range(20)]),
         "search('abnormal heart')": lambda: graph.search("abnormal heart", 10),
+        "case_reads(20 terms, 20 diseases, 5 genes)": lambda: case_reads(
+            graph, sample["terms"][:20], sample["diseases"][:20], sample["genes"][:5]
+        ),
         "term_names()": lambda: graph.term_names(),
     }
+
+
+# Plan operators that read every node of a label (or of the store) or every relationship of a type.
+_SCANS = ("AllNodesScan", "NodeByLabelScan", "UnionNodeByLabelsScan", "DirectedRelationshipTypeScan",
+          "UndirectedRelationshipTypeScan", "DirectedAllRelationshipsScan", "UndirectedAllRelationshipsScan")
+
+
+def _profile_params(sample: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """Realistic parameters for the read statements one case's retrieval runs (GraphRAG reads)."""
+    from raregraph.kg.model import normalize_label
+
+    genes = [{"key": k, "upper": k.upper()} for k in sample["genes"]]
+    marfan = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0000545", "HP:0001250", "HP:0004322"]
+    return {
+        "term_resolution_by_id": {"ids": sample["terms"]},
+        "terms_by_id": {"ids": sample["terms"]},
+        "terms_by_label": {"rows": [{"text": t, "norm": normalize_label(t)} for t in sample["labels"]]},
+        "search_hits_by_text": {"norm": "abnormal heart", "candidates": 50,
+                                "lucene": '+snapshot:"SNAP" +(label:(abnormal heart) name:(abnormal heart) synonyms:(abnormal heart))'},
+        "ancestors_by_term": {"ids": sample["terms"], "include_self": True},
+        "information_content_by_term": {"ids": sample["terms"]},
+        "diseases_by_id": {"ids": sample["diseases"]},
+        "annotations_by_disease": {"ids": sample["diseases"][:20], "terms": sample["terms"]},
+        "annotations_by_term": {"ids": sample["terms"][:20]},
+        "genes_by_disease": {"ids": sample["diseases"][:20]},
+        "genes_by_key": {"rows": genes},
+        "variants_by_gene": {"rows": genes},
+        "variants_by_position": {"rows": [{"key": i, "chrom": "15", "pos": 48_700_000 + i, "ref": None, "alt": None} for i in range(20)]},
+    }
+
+
+def _operators(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    found = [(str(plan.get("operatorType", "")).split("@")[0], str(plan.get("args", {}).get("Details", "")))]
+    for child in plan.get("children", []):
+        found += _operators(child)
+    return found
+
+
+def _profile(driver: Any, snapshot_id: str, sample: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """PROFILE each GraphRAG read statement: its seeks, any label/type scan, its db hits."""
+    from raregraph.kg.cypher_files import load_cypher
+
+    plans = {}
+    for name, params in _profile_params(sample).items():
+        params = {k: v.replace("SNAP", snapshot_id) if isinstance(v, str) else v for k, v in params.items()}
+        with driver.session(database="neo4j") as session:
+            summary = session.run("PROFILE " + load_cypher(name), {"snapshot": snapshot_id, **params}).consume()
+        ops = _operators(summary.profile)
+        plans[name] = {
+            "seeks": sorted({op for op, _ in ops if "Seek" in op or op == "ProcedureCall"}),
+            "scans": sorted({f"{op} {details}" for op, details in ops if op in _SCANS}),
+            "db_hits": _db_hits(summary.profile),
+        }
+    return plans
+
+
+def _db_hits(plan: dict[str, Any]) -> int:
+    return int(plan.get("dbHits", 0)) + sum(_db_hits(child) for child in plan.get("children", []))
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 without a pid)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _latency(call: Callable[[], Any], iterations: int) -> dict[str, float]:
@@ -72,7 +145,8 @@ def _latency(call: Callable[[], Any], iterations: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2, help="write transactions in flight during the load")
     parser.add_argument("--uri", default=None, help="a running Neo4j (default: start a local one)")
     parser.add_argument("--snapshot-dir", type=Path, default=Path("snapshots"))
     args = parser.parse_args()
@@ -85,12 +159,20 @@ def main() -> None:
     from raregraph.kg.neo4j import Neo4jGraph, open_driver
     from raregraph.kg.neo4j_load import drop_snapshot, load_snapshot, server_info, snapshot_info
 
+    load_before = os.getloadavg()
     snapshot = build_snapshot(BuildInputs(find_hpo_files(default_hpo_dir())), args.snapshot_dir)
+    snapshot_rows = sum(int(n) for n in snapshot.manifest["tables"].values())
+    started = time.perf_counter()
+    embedded = EmbeddedGraph(snapshot)
+    _ = embedded.ontology  # the embedded graph's one-off index build, timed as its "load"
+    embedded_s = time.perf_counter() - started
     tmp = None
+    server_pid = None
     uri = args.uri
     if uri is None:
         tmp = tempfile.TemporaryDirectory(prefix="raregraph-neo4j-bench-")
-        uri = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0, heap="2g", page_cache="512m").bolt_uri
+        local = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0)  # heap and page cache: auto
+        uri, server_pid = local.bolt_uri, local.pid
     try:
         with open_driver(uri, timeout_s=30.0) as driver:
             if snapshot_info(driver, snapshot.id) is not None:
@@ -103,13 +185,16 @@ def main() -> None:
                 steps[step] = steps.get(step, 0.0) + now - marks["t"]
                 marks["t"] = now
 
+            load_avg_at_load = os.getloadavg()
+            cpu_before = (time.process_time(), _cpu_seconds(server_pid))
             started = time.perf_counter()
-            report = load_snapshot(driver, snapshot, batch_size=args.batch_size, progress=progress)
+            report = load_snapshot(driver, snapshot, batch_size=args.batch_size, progress=progress, workers=args.workers)
             load_s = time.perf_counter() - started
+            client_cpu, server_cpu = time.process_time() - cpu_before[0], _cpu_seconds(server_pid) - cpu_before[1]
             rows = sum(s.rows for s in report.steps.values())
+            print(f"loaded {rows:,} rows in {load_s:.1f} s ({rows / load_s:,.0f} rows/s); load average {os.getloadavg()[0]:.1f}",
+                  flush=True)
 
-            embedded = EmbeddedGraph(snapshot)
-            _ = embedded.ontology  # the embedded graph's one-off index build is not counted as latency
             neo = Neo4jGraph(driver, snapshot_id=snapshot.id)
             rnd = random.Random(1)
             sample = {
@@ -118,6 +203,7 @@ def main() -> None:
                 "genes": rnd.sample(sorted(g.symbol for g in embedded.genes(list(embedded.gene_keys())).values()), 20),
                 "labels": [embedded.terms([t])[t].label for t in rnd.sample(sorted(embedded.ontology.term_ids), 20)],
             }
+            plans = _profile(driver, snapshot.id, sample)
             latency = {}
             for name, call in _operations(embedded, sample).items():
                 latency[name] = {"embedded": _latency(call, args.iterations)}
@@ -134,17 +220,28 @@ def main() -> None:
         "snapshot_id": snapshot.id,
         "server": server,
         "batch_size": args.batch_size,
+        "workers": args.workers,
+        "embedded_build_s": round(embedded_s, 1),
+        "embedded_rows_per_s": round(snapshot_rows / embedded_s),
         "load_s": round(load_s, 1),
         "rows": rows,
         "nodes": report.nodes,
         "relationships": report.relationships,
         "rows_per_s": round(rows / load_s),
+        # CPU time spent by the loader (Python) and the server (JVM) during the load: what a quiet
+        # machine would need, whatever else ran on this one
+        "load_cpu_s": {"python": round(client_cpu, 1), "neo4j": round(server_cpu, 1) if server_pid else None},
         "nodes_per_s": round(report.nodes / load_s),
         "relationships_per_s": round(report.relationships / load_s),
         "step_s": {k: round(v, 1) for k, v in steps.items()},
         "iterations": args.iterations,
         "latency_ms": latency,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 1)},
+        "plans": plans,
+        "machine": {
+            "python": platform.python_version(), "cpus": os.cpu_count(),
+            "load_avg_1m_before": round(load_before[0], 1), "load_avg_1m_at_load": round(load_avg_at_load[0], 1),
+            "load_avg_1m_after": round(os.getloadavg()[0], 1),
+        },
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -152,11 +249,23 @@ def main() -> None:
     print(f"load of {snapshot.id} into {server['name']} {server['version']} ({server['edition']}): {load_s:.1f} s;"
           f" {report.nodes:,} nodes, {report.relationships:,} relationships from {rows:,} rows"
           f" ({summary['rows_per_s']:,} rows/s, {summary['nodes_per_s']:,} nodes/s, {summary['relationships_per_s']:,} rels/s)")
-    print("slowest steps: " + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:4]))
-    print(f"\n{'operation':<38}{'embedded p50':>14}{'p95':>9}{'neo4j p50':>12}{'p95':>9}  (ms)")
+    if server_pid:
+        print(f"CPU during the load: Python {client_cpu:.1f} s, Neo4j {server_cpu:.1f} s"
+              f" ({rows / max(client_cpu, server_cpu / 2):,.0f} rows/s if each got its CPU on 2 idle cores,"
+              f" Neo4j's batches in parallel)")
+    print(f"embedded graph build of the same snapshot: {embedded_s:.1f} s ({summary['embedded_rows_per_s']:,} rows/s)")
+    machine = summary["machine"]
+    print(f"load average (1 min) on {machine['cpus']} CPUs: {machine['load_avg_1m_before']} before,"
+          f" {machine['load_avg_1m_at_load']} at the load, {machine['load_avg_1m_after']} after")
+    print("slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:4]))
+    print(f"\n{'GraphRAG read statement (PROFILE)':<34}{'db hits':>9}  seeks / scans")
+    for name, plan in plans.items():
+        print(f"{name:<34}{plan['db_hits']:>9}  {', '.join(plan['seeks'])}" + (f"  SCANS: {plan['scans']}" if plan["scans"] else ""))
+    print(f"\n{'operation':<44}{'embedded p50':>13}{'p95':>8}{'neo4j p50':>11}{'p95':>8}{'ratio':>8}  (ms)")
     for name, values in latency.items():
         e, n = values["embedded"], values["neo4j"]
-        print(f"{name:<38}{e['p50_ms']:>14.2f}{e['p95_ms']:>9.2f}{n['p50_ms']:>12.2f}{n['p95_ms']:>9.2f}")
+        ratio = n["p50_ms"] / e["p50_ms"] if e["p50_ms"] else float("inf")
+        print(f"{name:<44}{e['p50_ms']:>13.2f}{e['p95_ms']:>8.2f}{n['p50_ms']:>11.2f}{n['p95_ms']:>8.2f}{ratio:>8.0f}")
     print(f"\nwrote {RESULTS / 'neo4j_load.json'}")
 
 

@@ -1,11 +1,17 @@
-// associated_with_edges_by_rows — create ASSOCIATED_WITH relationships (:Disease)-[:ASSOCIATED_WITH]->(:Gene) from rows of the `disease_genes` table;
-// a row whose end is not a node of the snapshot creates nothing (the loader counts it as skipped).
+// associated_with_edges_by_rows — create (:Disease)-[:ASSOCIATED_WITH]->(:Gene) from a batch of `disease_genes`: $starts and $ends
+// are the ends' element ids (from the loader's id map), $cols/$const the properties as in phenotype_nodes_by_rows.
 // mode: write
-// params: $snapshot STRING, $rows LIST<MAP>
+// params: $starts LIST<STRING>, $ends LIST<STRING>, $cols MAP, $const MAP
 // returns: created
-UNWIND $rows AS row
-MATCH (a:Disease {snapshot: $snapshot, id: row.start})
-MATCH (b:Gene {snapshot: $snapshot, id: row.end})
+UNWIND range(0, size($starts) - 1) AS i
+MATCH (a) WHERE elementId(a) = $starts[i]
+MATCH (b) WHERE elementId(b) = $ends[i]
 CREATE (a)-[r:ASSOCIATED_WITH]->(b)
-SET r = row.props
+SET r.ord = $cols.ord[i], r.association_type = $cols.association_type[i],
+    r.association_status = $cols.association_status[i], r.source = $cols.source[i],
+    r.release = $cols.release[i], r.gene_symbol = $cols.gene_symbol[i],
+    r.references = $cols.references[i], r.mapping_key = $cols.mapping_key[i],
+    r.provisional = $cols.provisional[i], r.susceptibility = $cols.susceptibility[i],
+    r.nondisease = $cols.nondisease[i],
+    r += $const
 RETURN count(r) AS created

@@ -1,9 +1,13 @@
-// disease_synonyms_by_rows — create (:Disease)-[:HAS_SYNONYM]->(:Synonym) from rows of `disease_synonyms`.
+// disease_synonyms_by_rows — create (:Disease)-[:HAS_SYNONYM]->(:Synonym) from a batch of `disease_synonyms`: $starts are
+// the owners' element ids, $cols/$const the synonym's properties as in phenotype_nodes_by_rows.
 // mode: write
-// params: $snapshot STRING, $rows LIST<MAP>
+// params: $snapshot STRING, $starts LIST<STRING>, $cols MAP, $const MAP
 // returns: created
-UNWIND $rows AS row
-MATCH (d:Disease {snapshot: $snapshot, id: row.start})
-CREATE (d)-[:HAS_SYNONYM]->(s:Synonym)
-SET s = row.props, s.snapshot = $snapshot
+UNWIND range(0, size($starts) - 1) AS i
+MATCH (o) WHERE elementId(o) = $starts[i]
+CREATE (o)-[:HAS_SYNONYM]->(s:Synonym)
+SET s.snapshot = $snapshot,
+    s.ord = $cols.ord[i], s.text = $cols.text[i], s.source = $cols.source[i],
+    s.release = $cols.release[i], s.norm = $cols.norm[i],
+    s += $const
 RETURN count(s) AS created

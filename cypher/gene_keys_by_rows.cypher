@@ -1,9 +1,9 @@
-// gene_keys_by_rows — create (:GeneKey {key})-[:KEY_OF]->(:Gene): every id, HGNC id, NCBIGene id
-// and upper-case symbol a gene is looked up by (derived at load with the embedded graph's rule).
+// gene_keys_by_rows — create (:GeneKey {key})-[:KEY_OF]->(:Gene): $starts are the keys (a gene id, a symbol
+// as given or upper-cased, an HGNC or NCBIGene id), $ends the genes' element ids.
 // mode: write
-// params: $snapshot STRING, $rows LIST<MAP>
+// params: $snapshot STRING, $starts LIST<STRING>, $ends LIST<STRING>
 // returns: created
-UNWIND $rows AS row
-MATCH (g:Gene {snapshot: $snapshot, id: row.end})
-CREATE (k:GeneKey {snapshot: $snapshot, key: row.start})-[:KEY_OF]->(g)
+UNWIND range(0, size($starts) - 1) AS i
+MATCH (g) WHERE elementId(g) = $ends[i]
+CREATE (k:GeneKey {snapshot: $snapshot, key: $starts[i]})-[:KEY_OF]->(g)
 RETURN count(k) AS created

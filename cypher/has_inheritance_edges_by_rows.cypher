@@ -1,11 +1,14 @@
-// has_inheritance_edges_by_rows — create HAS_INHERITANCE relationships (:Disease)-[:HAS_INHERITANCE]->(:Phenotype) from rows of the `disease_inheritance` table;
-// a row whose end is not a node of the snapshot creates nothing (the loader counts it as skipped).
+// has_inheritance_edges_by_rows — create (:Disease)-[:HAS_INHERITANCE]->(:Phenotype) from a batch of `disease_inheritance`: $starts and $ends
+// are the ends' element ids (from the loader's id map), $cols/$const the properties as in phenotype_nodes_by_rows.
 // mode: write
-// params: $snapshot STRING, $rows LIST<MAP>
+// params: $starts LIST<STRING>, $ends LIST<STRING>, $cols MAP, $const MAP
 // returns: created
-UNWIND $rows AS row
-MATCH (a:Disease {snapshot: $snapshot, id: row.start})
-MATCH (b:Phenotype {snapshot: $snapshot, id: row.end})
+UNWIND range(0, size($starts) - 1) AS i
+MATCH (a) WHERE elementId(a) = $starts[i]
+MATCH (b) WHERE elementId(b) = $ends[i]
 CREATE (a)-[r:HAS_INHERITANCE]->(b)
-SET r = row.props
+SET r.ord = $cols.ord[i], r.evidence = $cols.evidence[i], r.references = $cols.references[i],
+    r.source = $cols.source[i], r.release = $cols.release[i],
+    r.inheritance_raw = $cols.inheritance_raw[i],
+    r += $const
 RETURN count(r) AS created

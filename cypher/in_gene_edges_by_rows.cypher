@@ -1,10 +1,10 @@
-// in_gene_edges_by_rows — create IN_GENE relationships (:Variant)-[:IN_GENE]->(:Gene): each variant's gene,
-// resolved at load from its gene id, HGNC id, NCBIGene id or symbol with the embedded graph's rule.
+// in_gene_edges_by_rows — create (:Variant)-[:IN_GENE]->(:Gene) from a batch of `the variants' genes`: $starts and $ends
+// are the ends' element ids (from the loader's id map) (no properties).
 // mode: write
-// params: $snapshot STRING, $rows LIST<MAP>
+// params: $starts LIST<STRING>, $ends LIST<STRING>
 // returns: created
-UNWIND $rows AS row
-MATCH (a:Variant {snapshot: $snapshot, id: row.start})
-MATCH (b:Gene {snapshot: $snapshot, id: row.end})
+UNWIND range(0, size($starts) - 1) AS i
+MATCH (a) WHERE elementId(a) = $starts[i]
+MATCH (b) WHERE elementId(b) = $ends[i]
 CREATE (a)-[r:IN_GENE]->(b)
 RETURN count(r) AS created

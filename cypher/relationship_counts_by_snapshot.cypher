@@ -1,18 +1,19 @@
-// relationship_counts_by_snapshot — relationships leaving nodes of one snapshot, per type.
+// relationship_counts_by_snapshot — relationships leaving nodes of a snapshot, per start label (every
+// relationship of the layout starts at one of these labels); node degrees, no relationship is read.
 // mode: read
 // params: $snapshot STRING
-// returns: type, relationships
+// returns: label, relationships
 CALL () {
-  MATCH (n:Phenotype)-[r]->() WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN r
+  MATCH (n:Phenotype) WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN 'Phenotype' AS label, n
   UNION ALL
-  MATCH (n:Disease)-[r]->() WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN r
+  MATCH (n:Disease) WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN 'Disease' AS label, n
   UNION ALL
-  MATCH (n:Gene)-[r]->() WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN r
+  MATCH (n:Gene) WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN 'Gene' AS label, n
   UNION ALL
-  MATCH (n:Variant)-[r]->() WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN r
+  MATCH (n:Variant) WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN 'Variant' AS label, n
   UNION ALL
-  MATCH (n:TermAlias)-[r]->() WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN r
+  MATCH (n:TermAlias) WHERE n.snapshot = $snapshot AND n.id IS NOT NULL RETURN 'TermAlias' AS label, n
   UNION ALL
-  MATCH (n:GeneKey)-[r]->() WHERE n.snapshot = $snapshot AND n.key IS NOT NULL RETURN r
+  MATCH (n:GeneKey) WHERE n.snapshot = $snapshot AND n.key IS NOT NULL RETURN 'GeneKey' AS label, n
 }
-RETURN type(r) AS type, count(r) AS relationships
+RETURN label, sum(COUNT { (n)-->() }) AS relationships

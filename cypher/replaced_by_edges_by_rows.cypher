@@ -1,10 +1,10 @@
-// replaced_by_edges_by_rows — create REPLACED_BY relationships (:Phenotype)-[:REPLACED_BY]->(:Phenotype)
-// from the `replaced_by` column of `terms` (obsolete term -> its replacement).
+// replaced_by_edges_by_rows — create (:Phenotype)-[:REPLACED_BY]->(:Phenotype) from a batch of `terms.replaced_by`: $starts and $ends
+// are the ends' element ids (from the loader's id map) (no properties).
 // mode: write
-// params: $snapshot STRING, $rows LIST<MAP>
+// params: $starts LIST<STRING>, $ends LIST<STRING>
 // returns: created
-UNWIND $rows AS row
-MATCH (a:Phenotype {snapshot: $snapshot, id: row.start})
-MATCH (b:Phenotype {snapshot: $snapshot, id: row.end})
+UNWIND range(0, size($starts) - 1) AS i
+MATCH (a) WHERE elementId(a) = $starts[i]
+MATCH (b) WHERE elementId(b) = $ends[i]
 CREATE (a)-[r:REPLACED_BY]->(b)
 RETURN count(r) AS created

@@ -1,9 +1,9 @@
-// term_aliases_by_rows — create (:TermAlias {id})-[:ALIAS_OF]->(:Phenotype) for alt ids: the term
-// that declares each alt id (derived at load with the embedded graph's rule, so both resolve alike).
+// term_aliases_by_rows — create (:TermAlias {id})-[:ALIAS_OF]->(:Phenotype) for alt ids: $starts are the alt
+// ids, $ends the element ids of the terms that declare them (derived at load with the embedded graph's rule).
 // mode: write
-// params: $snapshot STRING, $rows LIST<MAP>
+// params: $snapshot STRING, $starts LIST<STRING>, $ends LIST<STRING>
 // returns: created
-UNWIND $rows AS row
-MATCH (t:Phenotype {snapshot: $snapshot, id: row.end})
-CREATE (a:TermAlias {snapshot: $snapshot, id: row.start})-[:ALIAS_OF]->(t)
+UNWIND range(0, size($starts) - 1) AS i
+MATCH (t) WHERE elementId(t) = $ends[i]
+CREATE (a:TermAlias {snapshot: $snapshot, id: $starts[i]})-[:ALIAS_OF]->(t)
 RETURN count(a) AS created

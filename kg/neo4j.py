@@ -19,6 +19,7 @@ import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
 from raregraph.errors import GraphUnavailableError
+from raregraph.kg.case_reads import CaseReads
 from raregraph.kg.cypher_files import load_cypher
 from raregraph.kg.model import (
     Annotation, Disease, DiseaseId, Gene, GeneId, HpoId, SearchHit, Synonym, Term, Variant, name_match_score,
@@ -284,6 +285,43 @@ class Neo4jGraph:
         params = [{"key": i, "chrom": p[0], "pos": p[1], "ref": p[2], "alt": p[3]} for i, p in enumerate(wanted.values())]
         rows = self._per_key("variants_by_position", keys, rows=params)
         return {keys[row["key"]]: [variant_from_row(v) for v in row["variants"]] for row in rows if row["variants"]}
+
+    # --- one case's reads in one transaction -------------------------------------------------------
+
+    def case_reads(self, term_ids: Sequence[str], disease_ids: Sequence[str], gene_keys: Sequence[str] = ()) -> CaseReads:
+        """`kg.case_reads.case_reads` in one read transaction: five statements, whatever the case's size."""
+        terms, diseases, keys = _keys(term_ids), _keys(disease_ids), [k for k in _keys(gene_keys) if k.strip()]
+        with neo4j_errors("query case_reads"), self._driver.session(database=self._database) as session:
+            found = session.execute_read(self._case_tx, terms, diseases, keys)
+        if found is None:
+            self._require_snapshot()
+            raise AssertionError("unreachable: the snapshot check raises")  # pragma: no cover
+        resolved_rows, term_rows, annotation_rows, gene_rows, variant_rows = found
+        resolved = {row["key"]: HpoId(row["resolved"]) for row in resolved_rows if row["resolved"] is not None}
+        return CaseReads(
+            resolved=resolved,
+            terms={row["key"]: _term(row["term"], row["synonyms"], row["parents"]) for row in term_rows if row["term"] is not None},
+            annotations={row["key"]: [_annotation(a) for a in row["annotations"]] for row in annotation_rows if row["annotations"]},
+            genes={row["key"]: sorted((_gene(g) for g in row["genes"]), key=lambda g: (g.symbol, g.id))
+                   for row in gene_rows if row["genes"]},
+            variants={row["key"]: [variant_from_row(v) for v in row["variants"]] for row in variant_rows if row["variants"]},
+        )
+
+    def _case_tx(
+        self, tx: neo4j.ManagedTransaction, terms: list[str], diseases: list[str], keys: list[str]
+    ) -> tuple[list[dict[str, Any]], ...] | None:
+        def run(name: str, **params: Any) -> list[dict[str, Any]]:
+            return [r.data() for r in tx.run(load_cypher(name), {"snapshot": self.snapshot_id, **params})]
+
+        resolved = run("term_resolution_by_id", ids=terms) if terms else []
+        current = sorted({row["resolved"] for row in resolved if row["resolved"] is not None})
+        term_rows = run("terms_by_id", ids=current) if current else []
+        annotations = run("annotations_by_disease", ids=diseases, terms=current) if diseases and current else []
+        genes = run("genes_by_disease", ids=diseases) if diseases else []
+        variants = run("variants_by_gene", rows=_gene_rows(keys)) if keys else []
+        if (terms and not resolved) or (diseases and not genes) or (keys and not variants):
+            return None  # per-key reads answer one row per key while the snapshot is complete
+        return resolved, term_rows, annotations, genes, variants
 
 # --- records -> model dataclasses ----------------------------------------------------------------
 

@@ -10,88 +10,56 @@ A load (`load_snapshot`):
 2. returns at once if the snapshot is already `complete` with this layout version (then only
    activates it); otherwise sets its marker to `loading` with a fresh token and deletes, in
    batches, whatever an earlier interrupted load of the same id left behind;
-3. writes nodes, then relationships, then derived keys, each table in batches of `UNWIND $rows`
-   (one transaction per batch), reporting progress after each batch;
+3. writes nodes, then relationships, then derived keys, each table in column-wise batches (one
+   transaction per batch, `workers` in flight; see `kg.neo4j_rows`), relationships by the element
+   ids the node batches returned, reporting progress after each batch;
 4. counts what is in the database and compares it with what the batches created; only then
    marks the snapshot `complete` (one transaction, only for the token that began the load);
 5. activates it (one transaction: the previous active marker loses `active` in the same commit).
 
 Readers (`kg.neo4j.Neo4jGraph`) only read a `complete` snapshot, so a load killed at any point —
 the loader process or Neo4j itself — is never seen, and re-running it ends with exactly one
-complete copy. One loader per snapshot id at a time.
+complete copy. One loader per snapshot id at a time. `refresh_snapshot` is the side-by-side
+refresh: load without activating, switch in one transaction, drop older snapshots in the background.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import neo4j
-import polars as pl
 
 from raregraph.errors import GraphUnavailableError, RaregraphError, SnapshotNotFoundError
 from raregraph.etl.snapshot import Snapshot
-from raregraph.etl.tables import TABLES
 from raregraph.kg.cypher_files import load_cypher, schema_statements
-from raregraph.kg.model import NodeLabel, normalize_chrom, normalize_label
 from raregraph.kg.neo4j import neo4j_errors
+from raregraph.kg.neo4j_rows import TABLE_MAP, EdgeTable, IdMap, NodeTable, Step, edge_batches, node_batches
+from raregraph.kg.neo4j_rows import steps as load_steps
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE", "LAYOUT_VERSION", "TABLE_MAP", "NodeTable", "EdgeTable", "StepReport", "LoadReport",
+    "DEFAULT_BATCH_SIZE", "DEFAULT_WORKERS", "LAYOUT_VERSION", "TABLE_MAP", "NodeTable", "EdgeTable", "StepReport", "LoadReport",
     "SnapshotInfo", "Progress", "apply_schema", "load_snapshot", "activate_snapshot", "drop_snapshot",
-    "list_snapshots", "snapshot_info", "server_info",
+    "list_snapshots", "snapshot_info", "server_info", "RefreshReport", "refresh_snapshot",
 ]
 
-DEFAULT_BATCH_SIZE = 10_000
+DEFAULT_BATCH_SIZE = 20_000
+DROP_BATCH_SIZE = 10_000  # nodes or relationships deleted per transaction
+DEFAULT_WORKERS = 2  # write transactions in flight: one packs its batch while the server runs the other
 LAYOUT_VERSION = 1  # bump when the graph layout changes: complete snapshots of an older layout are reloaded
+
+_log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 """Called with (step, rows done, rows in the step) when a step starts and after each committed batch."""
-
-
-@dataclass(frozen=True)
-class NodeTable:
-    """A snapshot table loaded as nodes (one per distinct `id`)."""
-
-    statement: str
-    label: str
-
-
-@dataclass(frozen=True)
-class EdgeTable:
-    """A snapshot table loaded as relationships (or, for synonyms, nodes hung off their owner)."""
-
-    statement: str
-    start: str  # column holding the start node's id
-    end: str | None = None  # column holding the end node's id (None: the statement creates the end node)
-    rename: tuple[tuple[str, str], ...] = ()  # (column, property) renames
-
-
-# Every table of etl/tables.py; a table added there without an entry here is still loaded, as
-# :Record nodes (`record_nodes_by_rows`), and a test fails until it gets a real mapping.
-TABLE_MAP: dict[str, NodeTable | EdgeTable] = {
-    "terms": NodeTable("phenotype_nodes_by_rows", NodeLabel.TERM),
-    "diseases": NodeTable("disease_nodes_by_rows", NodeLabel.DISEASE),
-    "genes": NodeTable("gene_nodes_by_rows", NodeLabel.GENE),
-    "variants": NodeTable("variant_nodes_by_rows", NodeLabel.VARIANT),
-    "term_synonyms": EdgeTable("term_synonyms_by_rows", "term_id", rename=(("synonym", "text"),)),
-    "disease_synonyms": EdgeTable("disease_synonyms_by_rows", "disease_id", rename=(("synonym", "text"),)),
-    "disease_xrefs": EdgeTable("disease_xrefs_by_rows", "disease_id", "xref_id"),
-    "term_parents": EdgeTable("is_a_edges_by_rows", "term_id", "parent_id"),
-    "disease_phenotypes": EdgeTable("has_phenotype_edges_by_rows", "disease_id", "term_id"),
-    "disease_inheritance": EdgeTable("has_inheritance_edges_by_rows", "disease_id", "term_id"),
-    "disease_genes": EdgeTable("associated_with_edges_by_rows", "disease_id", "gene_id"),
-    "gene_phenotypes": EdgeTable("gene_has_phenotype_edges_by_rows", "gene_id", "term_id"),
-    "variant_diseases": EdgeTable("asserted_for_edges_by_rows", "variant_id", "disease_id"),
-}
-_NODES_ONLY = {spec.statement for spec in TABLE_MAP.values() if isinstance(spec, NodeTable)} | {"record_nodes_by_rows"}
-_CREATES_NODES = {"term_synonyms_by_rows": "Synonym", "disease_synonyms_by_rows": "Synonym",
-                  "term_aliases_by_rows": "TermAlias", "gene_keys_by_rows": "GeneKey"}
 
 
 @dataclass(frozen=True)
@@ -193,12 +161,12 @@ def activate_snapshot(driver: neo4j.Driver, snapshot_id: str, *, database: str =
 
 def drop_snapshot(
     driver: neo4j.Driver, snapshot_id: str, *, database: str = "neo4j", force: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE, progress: Progress | None = None,
+    batch_size: int = DROP_BATCH_SIZE, progress: Progress | None = None, pause_s: float = 0.0,
 ) -> int:
     """Delete a snapshot's nodes and relationships in batches, then its marker; returns nodes deleted.
 
     The marker leaves `complete` first, so readers stop at once; an interrupted drop is finished
-    by running it again.
+    by running it again. `pause_s` between batches leaves the server to readers (background drops).
 
     Raises:
         SnapshotNotFoundError: no marker for `snapshot_id`.
@@ -210,12 +178,14 @@ def drop_snapshot(
     if info.active and not force:
         raise RaregraphError(f"snapshot {snapshot_id!r} is the active one; activate another first or pass --force")
     _write(driver, database, "snapshot_retire_by_id", snapshot=snapshot_id)
-    deleted = _delete_snapshot_data(driver, database, snapshot_id, batch_size, progress)
+    deleted = _delete_snapshot_data(driver, database, snapshot_id, batch_size, progress, pause_s)
     _write(driver, database, "snapshot_delete_by_id", snapshot=snapshot_id)
     return deleted
 
 
-def _delete_snapshot_data(driver: neo4j.Driver, database: str, snapshot_id: str, batch_size: int, progress: Progress | None) -> int:
+def _delete_snapshot_data(
+    driver: neo4j.Driver, database: str, snapshot_id: str, batch_size: int, progress: Progress | None, pause_s: float = 0.0
+) -> int:
     """Delete relationships, then nodes, of one snapshot, `batch_size` per transaction; returns nodes deleted."""
     nodes = 0
     for name, step in (("snapshot_relationships_by_snapshot", "delete relationships"), ("snapshot_nodes_by_snapshot", "delete nodes")):
@@ -229,25 +199,28 @@ def _delete_snapshot_data(driver: neo4j.Driver, database: str, snapshot_id: str,
                 progress(step, done, 0)
             if deleted == 0:
                 break
+            if pause_s:
+                time.sleep(pause_s)
         nodes = done
     return nodes
 
 
 def load_snapshot(
     driver: neo4j.Driver, snapshot: Snapshot, *, database: str = "neo4j", batch_size: int = DEFAULT_BATCH_SIZE,
-    activate: bool = True, progress: Progress | None = None,
+    activate: bool = True, progress: Progress | None = None, workers: int = DEFAULT_WORKERS,
 ) -> LoadReport:
     """Load `snapshot` completely, then (with `activate`) make it the active one; see the module docstring.
 
     Idempotent: a snapshot already complete is not loaded again. `progress` is called after each
-    committed batch; an exception it raises stops the load (as a crash would) and is re-raised.
+    committed batch; an exception it raises stops the load (as a crash would: batches in flight
+    finish first) and is re-raised. `workers` batches of one step are written at a time.
 
     Raises:
         GraphUnavailableError: the server fails or is unreachable, or the counts after loading
             do not match what was written (the snapshot then stays `loading`, never active).
     """
-    if batch_size < 1:
-        raise ValueError("batch_size must be at least 1")
+    if batch_size < 1 or workers < 1:
+        raise ValueError("batch_size and workers must be at least 1")
     started = time.perf_counter()
     apply_schema(driver, database=database)
     snapshot_id = snapshot.id
@@ -265,19 +238,19 @@ def load_snapshot(
     steps: dict[str, StepReport] = {}
     created_nodes: dict[str, int] = {}
     relationships = 0
-    with neo4j_errors(f"loading snapshot {snapshot_id}"), driver.session(database=database) as session:
-        for step, statement, frame, duplicates, params in _steps(snapshot):
-            created = _load_step(session, step, statement, frame, snapshot_id, batch_size, progress, params)
-            steps[step] = StepReport(rows=frame.height, created=created, duplicates=duplicates)
-            label = _node_label(statement)
+    ids = IdMap()
+    with neo4j_errors(f"loading snapshot {snapshot_id}"), _Writer(driver, database, workers) as writer:
+        for step in load_steps(snapshot):
+            created = writer.step(step, snapshot_id, batch_size, ids, progress)
+            steps[step.name] = StepReport(rows=step.frame.height, created=created, duplicates=step.duplicates)
+            label = step.created_label
             if label is not None:
                 created_nodes[label] = created_nodes.get(label, 0) + created
-            if statement not in _NODES_ONLY:
-                relationships += created  # every other step creates one relationship per row it creates
-    _verify(driver, database, snapshot_id, created_nodes, relationships)
+            if step.edge is not None:
+                relationships += created  # every edge step creates one relationship per row it creates
+    node_total = _verify(driver, database, snapshot_id, created_nodes, relationships)
     counts = {"nodes": created_nodes, "steps": {k: {"rows": v.rows, "created": v.created, "duplicates": v.duplicates}
                                                 for k, v in steps.items()}}
-    node_total = sum(n for label, n in _node_counts(driver, database, snapshot_id).items())
     seconds = time.perf_counter() - started
     done = _write(driver, database, "snapshot_complete_by_id", snapshot=snapshot_id, token=token, loaded_at=_now(),
                   counts_json=json.dumps(counts, sort_keys=True), nodes=node_total, relationships=relationships,
@@ -290,137 +263,150 @@ def load_snapshot(
                       relationships=relationships, seconds=time.perf_counter() - started)
 
 
-def _node_label(statement: str) -> str | None:
-    """The label of the nodes a step creates one per row (None: the step creates relationships only)."""
-    for spec in TABLE_MAP.values():
-        if isinstance(spec, NodeTable) and spec.statement == statement:
-            return spec.label
-    if statement == "record_nodes_by_rows":
-        return "Record"
-    return _CREATES_NODES.get(statement)
+@dataclass
+class RefreshReport:
+    """A side-by-side refresh: the load, the ids active before the switch, and the background drop."""
+
+    load: LoadReport
+    previous: list[str]
+    dropping: list[str]
+    dropped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dropper: threading.Thread | None = None
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for the background drop; True when it has finished."""
+        if self.dropper is not None:
+            self.dropper.join(timeout_s)
+            return not self.dropper.is_alive()
+        return True
 
 
-def _load_step(
-    session: neo4j.Session, step: str, statement: str, frame: pl.DataFrame, snapshot_id: str, batch_size: int,
-    progress: Progress | None, params: dict[str, Any],
-) -> int:
-    """Send `frame` in batches (one write transaction each); returns what the statement created."""
-    text = load_cypher(statement)
-    total, created = frame.height, 0
+def refresh_snapshot(
+    driver: neo4j.Driver, snapshot: Snapshot, *, database: str = "neo4j", keep: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE, workers: int = DEFAULT_WORKERS, progress: Progress | None = None,
+    background: bool = True, drop_batch_size: int = DROP_BATCH_SIZE, drop_pause_s: float = 0.05,
+) -> RefreshReport:
+    """Load `snapshot` next to the active one, switch to it in one transaction, then drop older snapshots.
 
-    def work(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> int:
-        return int(tx.run(text, {"snapshot": snapshot_id, "rows": rows, **params}).single(strict=True)["created"])
+    Readers see the old snapshot until the switch commits and the new one after it, never a mix
+    (every read is pinned to one snapshot id). The `keep` most recently active other snapshots
+    stay (the one just replaced serves graphs opened before the switch, and a switch back);
+    older complete snapshots, and drops an earlier run left unfinished, are dropped in bounded
+    batches, in a background thread when `background` (see `RefreshReport.wait`). A refresh
+    killed at any point is finished by running it again.
 
-    if progress:
-        progress(step, 0, total)
-    for offset in range(0, total, batch_size):
-        rows = [_clean(row) for row in frame.slice(offset, batch_size).to_dicts()]
-        created += session.execute_write(work, rows)
-        if progress:
-            progress(step, min(offset + batch_size, total), total)
-    return created
-
-
-def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as Neo4j stores it: no null values, no empty lists, no nulls inside lists (nested `props` too).
-
-    Readers treat an absent property as null and an absent list as empty, so nothing is lost,
-    and far fewer values travel over Bolt.
+    Raises:
+        GraphUnavailableError: as `load_snapshot`; the active snapshot is then unchanged.
     """
-    out = {}
-    for key, value in row.items():
-        if isinstance(value, list):
-            value = [v for v in value if v is not None]
-        elif isinstance(value, dict):
-            value = _clean(value)
-        if value is None or (isinstance(value, list) and not value):
-            continue
-        out[key] = value
-    return out
+    if keep < 0:
+        raise ValueError("keep must be at least 0")
+    report = load_snapshot(driver, snapshot, database=database, batch_size=batch_size, activate=False,
+                           progress=progress, workers=workers)
+    previous = activate_snapshot(driver, snapshot.id, database=database)
+    others = [i for i in list_snapshots(driver, database=database) if i.id != snapshot.id]
+    # the snapshot just replaced first, then the most recently active ones
+    ranked = sorted((i for i in others if i.state == "complete"),
+                    key=lambda i: (i.id in previous, i.activated_at or ""), reverse=True)
+    kept = ranked[:keep]
+    doomed = [i.id for i in others if i.state in ("complete", "dropping") and i not in kept]
+    result = RefreshReport(load=report, previous=previous, dropping=doomed)
+
+    def drop_all() -> None:
+        for snapshot_id in doomed:
+            try:
+                drop_snapshot(driver, snapshot_id, database=database, force=True, batch_size=drop_batch_size,
+                              pause_s=drop_pause_s)
+                result.dropped.append(snapshot_id)
+            except RaregraphError as err:  # the next refresh (or `kg drop`) finishes it
+                _log.warning("dropping snapshot %s failed: %s", snapshot_id, err)
+                result.errors.append(f"{snapshot_id}: {err}")
+
+    if doomed and background:
+        result.dropper = threading.Thread(target=drop_all, name="neo4j-drop", daemon=False)
+        result.dropper.start()
+    elif doomed:
+        drop_all()
+    return result
 
 
-def _steps(snapshot: Snapshot) -> Iterator[tuple[str, str, pl.DataFrame, int, dict[str, Any]]]:
-    """(step name, statement, rows, duplicates dropped, extra params) in load order: nodes, edges, derived."""
-    from raregraph.kg.embedded import EmbeddedGraph  # derived data comes from the embedded graph's rules
+class _Writer:
+    """Writes the batches of one step, up to `workers` write transactions at a time (one session each).
 
-    graph = EmbeddedGraph(snapshot)
-    tables = {name: snapshot.table(name) for name in TABLES}
-    for name, spec in TABLE_MAP.items():
-        if isinstance(spec, NodeTable):
-            frame, duplicates = _node_frame(name, tables[name], tables, graph)
-            yield name, spec.statement, frame, duplicates, {}
-    for name in TABLES:
-        if name not in TABLE_MAP:
-            frame = tables[name].with_row_index("ord")
-            yield name, "record_nodes_by_rows", frame, 0, {"table": name}
-    for name, spec in TABLE_MAP.items():
-        if isinstance(spec, EdgeTable):
-            yield name, spec.statement, _edge_frame(tables[name], spec), 0, {}
-    terms = tables["terms"]
-    replaced = terms.filter(pl.col("replaced_by").is_not_null()).select(
-        pl.col("id").alias("start"), pl.col("replaced_by").alias("end"))
-    yield "replaced_by", "replaced_by_edges_by_rows", replaced, 0, {}
-    yield "term_aliases", "term_aliases_by_rows", _pairs(graph.term_aliases()), 0, {}
-    yield "gene_keys", "gene_keys_by_rows", _pairs(graph.gene_keys()), 0, {}
-    yield "variant_genes", "in_gene_edges_by_rows", _pairs(graph.variant_gene_ids()), 0, {}
+    Batches of one step never depend on each other (node steps create distinct nodes, edge steps
+    relationships between nodes that already exist); a deadlock between two of them is a transient
+    error the driver retries. Steps run one after the other: edges need the id map of the nodes.
+    """
 
+    def __init__(self, driver: neo4j.Driver, database: str, workers: int) -> None:
+        self._driver, self._database, self._workers = driver, database, workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="neo4j-load")
 
-def _pairs(mapping: dict[str, str]) -> pl.DataFrame:
-    return pl.DataFrame({"start": list(mapping), "end": list(mapping.values())}, schema={"start": pl.Utf8, "end": pl.Utf8})
+    def __enter__(self) -> "_Writer":
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        # On an error nothing more is started, and batches in flight finish before we return, so a
+        # re-run never races a batch of the run it replaces.
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
-def _node_frame(name: str, frame: pl.DataFrame, tables: dict[str, pl.DataFrame], graph: Any) -> tuple[pl.DataFrame, int]:
-    """Node rows: distinct non-null ids (first kept), plus the derived properties readers rely on."""
-    rows = frame.height
-    frame = frame.filter(pl.col("id").is_not_null()).unique(subset="id", keep="first", maintain_order=True)
-    duplicates = rows - frame.height
-    if name == "terms":
-        onto = graph.ontology
-        synonyms = tables["term_synonyms"].group_by("term_id", maintain_order=True).agg(pl.col("synonym").alias("synonyms"))
-        frame = frame.with_columns(
-            pl.col("obsolete").fill_null(False),
-            pl.Series("label_norm", [normalize_label(t or "") for t in frame["label"].to_list()], dtype=pl.Utf8),
-            pl.Series("ic", [float(onto.ic[onto.position[t]]) for t in frame["id"].to_list()], dtype=pl.Float64),
-        ).join(synonyms.rename({"term_id": "id"}), on="id", how="left", maintain_order="left")
-    elif name == "diseases":
-        synonyms = tables["disease_synonyms"].group_by("disease_id", maintain_order=True).agg(pl.col("synonym").alias("synonyms"))
-        frame = frame.with_columns(
-            pl.col("obsolete").fill_null(False) if "obsolete" in frame.columns else pl.lit(False).alias("obsolete"),
-            pl.Series("name_norm", [normalize_label(t or "") for t in frame["name"].to_list()], dtype=pl.Utf8),
-        ).join(synonyms.rename({"disease_id": "id"}), on="id", how="left", maintain_order="left")
-    elif name == "variants":
-        frame = frame.with_columns(
-            pl.col("gene_symbol").str.to_uppercase().alias("gene_symbol_upper"),
-            pl.Series("chrom_norm", [normalize_chrom(c) if c is not None else None for c in frame["chrom"].to_list()], dtype=pl.Utf8),
-        )
-    return frame, duplicates
+    def step(self, step: Step, snapshot_id: str, batch_size: int, ids: IdMap, progress: Progress | None) -> int:
+        """Send every batch of `step`; return what it created (node steps also fill `ids`)."""
+        text = load_cypher(step.statement)
+        total, done, created = step.frame.height, 0, 0
+        if progress:
+            progress(step.name, 0, total)
+        pending: dict[Future[dict[str, Any]], tuple[int, list[str]]] = {}  # batch -> (rows it covers, node ids)
 
+        def collect(block: bool) -> None:
+            nonlocal done, created
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED) if block else (set(pending), None)
+            for future in finished:
+                size, batch_ids = pending.pop(future)
+                result = future.result()
+                if "ids" in result:
+                    ids.add(step.label or "", batch_ids, result["ids"])
+                    created += len(result["ids"])
+                else:
+                    created += int(result["created"])
+                done += size
+                if progress:
+                    progress(step.name, done, total)
 
-def _edge_frame(frame: pl.DataFrame, spec: EdgeTable) -> pl.DataFrame:
-    """Edge rows as {start, end, props}: props are every other column plus `ord` (the row's position)."""
-    frame = frame.with_row_index("ord").with_columns(pl.col("ord").cast(pl.Int64))
-    if "negated" in frame.columns:
-        frame = frame.with_columns(pl.col("negated").fill_null(False))
-    if spec.rename:
-        frame = frame.rename(dict(spec.rename))
-    if "text" in frame.columns:  # synonyms: the normalised text readers look up
-        frame = frame.with_columns(
-            pl.Series("norm", [normalize_label(t or "") for t in frame["text"].to_list()], dtype=pl.Utf8))
-    ends = [spec.start] + ([spec.end] if spec.end else [])
-    props = [c for c in frame.columns if c not in ends]
-    return frame.select(
-        pl.col(spec.start).alias("start"),
-        (pl.col(spec.end) if spec.end else pl.lit(None, pl.Utf8)).alias("end"),
-        pl.struct(props).alias("props") if props else pl.lit(None).alias("props"),
-    )
+        for params, size, batch_ids in self._batches(step, snapshot_id, batch_size, ids):
+            while len(pending) >= self._workers:
+                collect(block=True)
+            pending[self._pool.submit(self._run, text, params)] = (size, batch_ids)
+        while pending:
+            collect(block=True)
+        return created
+
+    @staticmethod
+    def _batches(step: Step, snapshot_id: str, batch_size: int, ids: IdMap) -> Iterator[tuple[dict[str, Any], int, list[str]]]:
+        """(statement parameters, rows of the step it covers, node ids) per batch."""
+        base = {"snapshot": snapshot_id, **step.params}
+        if step.edge is None:
+            for params, batch_ids in node_batches(step.frame, batch_size):
+                yield {**base, **params}, params["count"], batch_ids
+        else:
+            for params, size in edge_batches(step.frame, step.edge, ids, batch_size):
+                yield {**base, **params}, size, []
+
+    def _run(self, text: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One batch in one write transaction (retried by the driver on transient errors such as deadlocks)."""
+        def work(tx: neo4j.ManagedTransaction) -> dict[str, Any]:
+            return tx.run(text, params).single(strict=True).data()
+
+        with self._driver.session(database=self._database) as session:
+            return session.execute_write(work)
 
 
 def _node_counts(driver: neo4j.Driver, database: str, snapshot_id: str) -> dict[str, int]:
     return {row["label"]: int(row["nodes"]) for row in _read(driver, database, "node_counts_by_snapshot", snapshot=snapshot_id)}
 
 
-def _verify(driver: neo4j.Driver, database: str, snapshot_id: str, created_nodes: dict[str, int], relationships: int) -> None:
-    """Compare the database's counts for the snapshot with what the batches reported creating."""
+def _verify(driver: neo4j.Driver, database: str, snapshot_id: str, created_nodes: dict[str, int], relationships: int) -> int:
+    """Compare the database's counts for the snapshot with what the batches reported creating; return its nodes."""
     counts = _node_counts(driver, database, snapshot_id)
     rel_rows = _read(driver, database, "relationship_counts_by_snapshot", snapshot=snapshot_id)
     in_db = sum(int(row["relationships"]) for row in rel_rows)
@@ -430,6 +416,7 @@ def _verify(driver: neo4j.Driver, database: str, snapshot_id: str, created_nodes
         problems.append(f"relationships: {in_db} in the database, {relationships} written")
     if problems:
         raise GraphUnavailableError(f"snapshot {snapshot_id!r} did not load completely ({'; '.join(problems)}); run the load again")
+    return sum(counts.values())
 
 
 def _info(marker: dict[str, Any]) -> SnapshotInfo:

@@ -45,9 +45,11 @@ __all__ = [
     "USER",
     "ServerInfo",
     "build_launcher",
+    "memory_settings",
     "start",
     "status",
     "stop",
+    "store_bytes",
 ]
 
 NEO4J_VERSION = "5.26.31"
@@ -70,7 +72,13 @@ _LOG_FILE = "neo4j.log"
 _READY_FILE = "ready.json"
 _HOME_DIR = "home"
 
-# Neo4j's own start script passes these; the heap stays modest (tests run side by side).
+# "auto" sizes: a share of the machine's memory each, within bounds (a development machine runs
+# other things too; Neo4j's own advice for a dedicated server is far more).
+_AUTO_SHARE = 8  # heap and page cache each get 1/8 of physical memory
+_HEAP_BOUNDS = (512 * 2**20, 8 * 2**30)
+_PAGE_CACHE_BOUNDS = (256 * 2**20, 16 * 2**30)
+
+# Neo4j's own start script passes these.
 _JVM_OPTIONS = (
     "-XX:+UseG1GC",
     "-XX:-OmitStackTraceInFastThrow",
@@ -92,6 +100,8 @@ class ServerInfo:
     data_dir: Path
     log_path: Path
     user: str | None = None
+    heap_bytes: int | None = None  # the JVM's maximum heap, as the launcher reports it
+    page_cache_bytes: int | None = None
 
     @property
     def auth_enabled(self) -> bool:
@@ -142,8 +152,8 @@ def start(
     *,
     timeout_s: float = 120.0,
     password: str | None = None,
-    page_cache: str = "256m",
-    heap: str = "1g",
+    page_cache: str = "auto",
+    heap: str = "auto",
 ) -> ServerInfo:
     """Start a server for ``data_dir`` on 127.0.0.1:``port`` and return once it answers ``RETURN 1``.
 
@@ -151,7 +161,8 @@ def start(
     ``data_dir`` it is returned as is (its port and auth may differ from what was asked); if
     one is still starting, this waits for it. ``timeout_s`` counts from the spawn; a server this
     call started that does not answer in time is killed, so nothing is left running. Start-up
-    takes about 7 to 15 s on two cores; ``page_cache`` and ``heap`` take Neo4j/JVM sizes (256m, 1g).
+    takes about 7 to 15 s on two cores; ``page_cache`` and ``heap`` take sizes (256m, 1g) or
+    ``auto`` (see `memory_settings`).
 
     Raises:
         GraphUnavailableError: java/mvn missing, build failed, the port is taken, the password
@@ -170,6 +181,7 @@ def start(
             if not _port_is_free(port):
                 raise GraphUnavailableError(f"port {port} on 127.0.0.1 is already in use; pick another with --port")
             build_launcher()
+            heap, page_cache = memory_settings(heap, page_cache)
             pid = _spawn(data_dir, port, password=password, page_cache=page_cache, heap=heap)
             spawned = True
     deadline = time.monotonic() + timeout_s  # counted from the spawn, not from a first build
@@ -180,6 +192,43 @@ def start(
             _terminate(pid, 10.0)
             _remove_state(data_dir)
         raise
+
+
+def memory_settings(heap: str = "auto", page_cache: str = "auto") -> tuple[str, str]:
+    """The heap and page cache sizes to start with: as given, or for ``auto`` 1/8 of physical memory each
+    (heap 512 MiB to 8 GiB, page cache 256 MiB to 16 GiB).
+
+    Raises:
+        GraphUnavailableError: a size that is neither ``auto`` nor a number with k, m or g.
+    """
+    total = _physical_memory()
+    sizes = []
+    for name, value, (low, high) in (("heap", heap, _HEAP_BOUNDS), ("page cache", page_cache, _PAGE_CACHE_BOUNDS)):
+        value = value.strip().lower()
+        if value == "auto":
+            value = f"{max(low, min(high, total // _AUTO_SHARE)) // 2**20}m"
+        elif not (value[:-1].isdigit() and value[-1] in "kmg" and int(value[:-1]) > 0):
+            raise GraphUnavailableError(f"the Neo4j {name} size must be 'auto' or a size such as 512m or 2g, got {value!r}")
+        sizes.append(value)
+    return sizes[0], sizes[1]
+
+
+def _physical_memory() -> int:
+    """Bytes of physical memory (a cgroup limit, where one is set, if lower)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text(encoding="utf-8").strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total
+
+
+def store_bytes(data_dir: Path) -> int:
+    """Bytes on disk of the server's stores and transaction logs (``<data_dir>/home/data``)."""
+    root = Path(data_dir).resolve() / _HOME_DIR / "data"
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) if root.is_dir() else 0
 
 
 def status(data_dir: Path, *, password: str | None = None) -> ServerInfo | None:
@@ -336,6 +385,8 @@ def _ready_info(data_dir: Path, pid: int) -> ServerInfo | None:
         data_dir=data_dir,
         log_path=data_dir / _LOG_FILE,
         user=USER if ready.get("auth") else None,
+        heap_bytes=ready.get("heap_max_bytes"),
+        page_cache_bytes=ready.get("page_cache_bytes"),
     )
 
 

@@ -48,6 +48,13 @@ PasswordOption = Annotated[
     ),
 ]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds to wait.")]
+HeapOption = Annotated[
+    str, typer.Option("--heap", envvar="RAREGRAPH_NEO4J_HEAP", help="JVM heap: 'auto' (1/8 of memory, 512m-8g) or a size (2g).")
+]
+PageCacheOption = Annotated[
+    str,
+    typer.Option("--page-cache", envvar="RAREGRAPH_NEO4J_PAGE_CACHE", help="Page cache: 'auto' (1/8 of memory, 256m-16g) or a size."),
+]
 
 DEFAULT_DATA_DIR = Path(".neo4j")
 
@@ -58,9 +65,13 @@ def start(
     port: PortOption = neo4j_server.DEFAULT_PORT,
     password: PasswordOption = None,
     timeout: TimeoutOption = 180.0,
+    heap: HeapOption = "auto",
+    page_cache: PageCacheOption = "auto",
 ) -> None:
     """Start the server (building the launcher first if needed) and print its Bolt URI once it answers."""
-    info = guard(lambda: neo4j_server.start(data_dir, port, timeout_s=timeout, password=password or None))
+    info = guard(lambda: neo4j_server.start(
+        data_dir, port, timeout_s=timeout, password=password or None, heap=heap, page_cache=page_cache
+    ))
     auth = f"auth enabled, user '{info.user}'" if info.auth_enabled else "auth disabled, any credentials work"
     _err.print(escape(f"Neo4j {neo4j_server.NEO4J_VERSION} running (pid {info.pid}, {auth}); log: {info.log_path}"))
     typer.echo(info.bolt_uri)
@@ -68,12 +79,21 @@ def start(
 
 @app.command("status")
 def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, password: PasswordOption = None) -> None:
-    """Print the Bolt URI of the running server, or "not running" (exit status 1)."""
+    """Print the Bolt URI of the running server, then its heap, page cache and store size; or "not running" (exit 1)."""
     info = guard(lambda: neo4j_server.status(data_dir, password=password or None))
     if info is None:
         typer.echo("not running")
         raise typer.Exit(1)
     typer.echo(info.bolt_uri)
+    typer.echo(f"heap: {_size(info.heap_bytes)}")
+    typer.echo(f"page cache: {_size(info.page_cache_bytes)}")
+    typer.echo(f"store: {_size(neo4j_server.store_bytes(data_dir))} in {data_dir}")
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "unknown (a launcher built before sizes were reported)"
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 @app.command("stop")

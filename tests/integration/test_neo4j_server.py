@@ -81,6 +81,32 @@ def test_status_sees_the_running_server(neo4j_server: local_neo4j.ServerInfo) ->
     assert neo4j_server.log_path.is_file()
 
 
+def test_status_reports_heap_page_cache_and_store(neo4j_server: local_neo4j.ServerInfo) -> None:
+    """The session server was started with a 2g heap and a 512m page cache; `raregraph neo4j status` says so."""
+    from typer.testing import CliRunner
+
+    from raregraph.api.cli import app
+
+    assert neo4j_server.heap_bytes is not None and 1.5 * 2**30 < neo4j_server.heap_bytes <= 2 * 2**30
+    assert neo4j_server.page_cache_bytes == 512 * 2**20
+    assert local_neo4j.store_bytes(neo4j_server.data_dir) > 0
+    shown = CliRunner().invoke(app, ["neo4j", "status", "--data-dir", str(neo4j_server.data_dir)])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0] == neo4j_server.bolt_uri and lines[2] == "page cache: 512 MiB"
+    assert lines[1].startswith("heap: ") and lines[3].startswith("store: ")
+
+
+def test_memory_settings_auto_sizes_and_checks() -> None:
+    heap, page_cache = local_neo4j.memory_settings()
+    assert 512 <= int(heap[:-1]) <= 8192 and heap.endswith("m")
+    assert 256 <= int(page_cache[:-1]) <= 16384
+    assert local_neo4j.memory_settings("2g", "512M") == ("2g", "512m")
+    for bad in ("lots", "0g", "12", "-1m"):
+        with pytest.raises(GraphUnavailableError, match="auto"):
+            local_neo4j.memory_settings(bad)
+
+
 def test_status_of_an_empty_folder_is_none(tmp_path: Path) -> None:
     assert local_neo4j.status(tmp_path) is None
     assert local_neo4j.stop(tmp_path) is False

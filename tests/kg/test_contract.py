@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from raregraph.errors import GraphUnavailableError
+from raregraph.kg.case_reads import case_reads
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import PHENOTYPIC_ABNORMALITY, ROOT_TERM, normalize_label
@@ -90,6 +91,10 @@ OPERATIONS: dict[str, Callable[[KnowledgeGraph, dict[str, list[str]]], Any]] = {
     "genes_of_diseases": lambda g, s: g.genes_of_diseases(s["diseases"]),
     "diseases_of_genes": lambda g, s: g.diseases_of_genes(s["genes"]),
     "variants_by_gene": lambda g, s: g.variants_by_gene(s["genes"]),
+    # one case's reads in one call (Neo4j: one read transaction of five statements)
+    "case_reads": lambda g, s: (lambda r: (r.resolved, r.terms, _canonical(r.annotations), r.genes, r.variants))(
+        case_reads(g, s["terms"][:60] + s["aliases"][:10], s["diseases"], s["genes"])
+    ),
 }
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,9 +21,10 @@ from raregraph.errors import GraphUnavailableError, RaregraphError, SnapshotNotF
 from raregraph.etl.snapshot import Snapshot
 from raregraph.etl.tables import TABLES
 from raregraph.kg import neo4j_server as local_neo4j
+from raregraph.kg.cypher_files import load_cypher
 from raregraph.kg.neo4j import Neo4jGraph, open_driver
 from raregraph.kg.neo4j_load import (
-    TABLE_MAP, activate_snapshot, drop_snapshot, list_snapshots, load_snapshot, snapshot_info,
+    TABLE_MAP, activate_snapshot, drop_snapshot, list_snapshots, load_snapshot, refresh_snapshot, snapshot_info,
 )
 from tests.conftest import copy_snapshot
 
@@ -276,5 +278,84 @@ def test_neo4j_killed_mid_load_then_rerun_gives_one_complete_copy(
             assert report.status == "loaded" and _counts(driver, crafted_snapshot.id) == reference_counts
             assert _markers(driver, crafted_snapshot.id) == 1
             assert Neo4jGraph(driver).snapshot_id == crafted_snapshot.id
+    finally:
+        local_neo4j.stop(data_dir)
+
+
+def test_every_column_of_a_step_is_set_by_its_statement(crafted_snapshot: Snapshot) -> None:
+    """Statements set properties column by column: a column added to a table fails here until its statement sets it."""
+    from raregraph.kg.cypher_files import cypher_file
+    from raregraph.kg.neo4j_rows import steps
+
+    for step in steps(crafted_snapshot):
+        body = cypher_file(step.statement).body
+        if "keys($cols)" in body:  # :Record nodes take whatever columns an unmapped table has
+            continue
+        for column in step.frame.columns:
+            if column not in ("start", "end"):
+                assert f".{column} = $cols.{column}[i]" in body, f"{step.statement} does not set {column!r} of {step.name}"
+
+
+@pytest.mark.usefixtures("java_and_maven")
+def test_refresh_switches_side_by_side_while_a_reader_runs(
+    tmp_path: Path, free_port: Callable[[], int], neo4j_start_timeout_s: float, crafted_snapshot: Snapshot,
+) -> None:
+    """A server of its own (a refresh drops older snapshots): a reader thread reads before, during and after
+    the switch; no read fails, none mixes two snapshots, and the oldest snapshot is dropped in the background."""
+    terms = crafted_snapshot.table("terms")
+    oldest, old = (copy_snapshot(crafted_snapshot, tmp_path, f"{crafted_snapshot.id}-{tag}") for tag in ("oldest", "old"))
+    new = copy_snapshot(crafted_snapshot, tmp_path, f"{crafted_snapshot.id}-new",
+                        {"terms": terms.with_columns(pl.col("label") + " (new)")})
+    term_ids = terms["id"].to_list()
+    data_dir = tmp_path / "neo4j-refresh"
+    info = local_neo4j.start(data_dir, free_port(), timeout_s=neo4j_start_timeout_s)
+    try:
+        with open_driver(info.bolt_uri, timeout_s=30.0) as driver:
+            load_snapshot(driver, oldest)
+            first = refresh_snapshot(driver, old, keep=1)
+            assert first.previous == [oldest.id] and first.dropping == [] and first.wait(60)
+            reads = {"before": 0, "after": 0, "mixed": 0}
+            failures: list[str] = []
+            stop, switched = threading.Event(), threading.Event()
+
+            def reader() -> None:
+                while not stop.is_set():
+                    try:
+                        graph = Neo4jGraph(driver)  # follows the active snapshot, one read at a time
+                        labels = [t.label or "" for t in graph.terms(term_ids).values()]
+                        genes = graph.genes_of_diseases(["OMIM:154700"])
+                        fresh = [label.endswith(" (new)") for label in labels]
+                        if len(labels) != len(term_ids) or len(set(fresh)) != 1 or fresh[0] != (graph.snapshot_id == new.id) \
+                                or [g.symbol for g in genes["OMIM:154700"]] != ["FBN1"]:
+                            reads["mixed"] += 1
+                        reads["after" if graph.snapshot_id == new.id else "before"] += 1
+                    except Exception as err:  # noqa: BLE001 - every failed read is counted and shown
+                        failures.append(repr(err))
+                    if reads["before"] >= 500 and not switched.is_set():
+                        switched.set()
+
+            thread = threading.Thread(target=reader)
+            thread.start()
+            try:
+                assert switched.wait(300), f"the reader never reached 500 reads: {reads} {failures[:3]}"
+                report = refresh_snapshot(driver, new, keep=1, drop_batch_size=5)
+                assert report.previous == [old.id] and report.dropping == [oldest.id]
+                assert report.wait(120) and report.dropped == [oldest.id] and not report.errors
+                deadline = time.monotonic() + 300
+                while reads["after"] < 500 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            finally:
+                stop.set()
+                thread.join(60)
+            assert failures == [] and reads["mixed"] == 0, (reads, failures[:3])
+            assert reads["before"] >= 500 and reads["after"] >= 500
+            states = {i.id: (i.state, i.active) for i in list_snapshots(driver)}
+            assert states == {new.id: ("complete", True), old.id: ("complete", False)}
+            assert _counts(driver, oldest.id) == (0, 0)
+            # a drop killed half-way leaves its marker 'dropping': the next refresh finishes it
+            driver.execute_query(load_cypher("snapshot_retire_by_id"), snapshot=old.id)
+            again = refresh_snapshot(driver, new, keep=1, background=False)
+            assert again.load.status == "already-loaded" and again.dropped == [old.id]
+            assert [i.id for i in list_snapshots(driver)] == [new.id] and _counts(driver, old.id) == (0, 0)
     finally:
         local_neo4j.stop(data_dir)

@@ -44,7 +44,7 @@ import org.neo4j.logging.log4j.Log4jLogProvider;
  *   <li>{@code --port P}: Bolt port on 127.0.0.1, default 7687 (Neo4j's own default). The HTTP and
  *       HTTPS connectors are disabled, so nothing else listens.</li>
  *   <li>{@code --ready-file F}: once the DBMS is up, a JSON object
- *       {@code {"bolt_uri", "pid", "auth", "neo4j_version"}} is written there atomically; it is
+ *       {@code {"bolt_uri", "pid", "auth", "neo4j_version", "heap_max_bytes", "page_cache_bytes"}} is written there atomically; it is
  *       removed again on shutdown.</li>
  *   <li>{@code --page-cache SIZE}: page cache, default {@code 256m} (k/m/g suffixes).</li>
  * </ul>
@@ -159,8 +159,10 @@ public final class Launcher {
         long pid = ProcessHandle.current().pid();
         if (readyFile != null) {
             String json = String.format(
-                    "{\"bolt_uri\": \"%s\", \"pid\": %d, \"auth\": %s, \"neo4j_version\": \"%s\"}%n",
-                    boltUri, pid, auth, Version.getNeo4jVersion());
+                    "{\"bolt_uri\": \"%s\", \"pid\": %d, \"auth\": %s, \"neo4j_version\": \"%s\","
+                            + " \"heap_max_bytes\": %d, \"page_cache_bytes\": %d}%n",
+                    boltUri, pid, auth, Version.getNeo4jVersion(), Runtime.getRuntime().maxMemory(),
+                    options.pageCacheBytes);
             Path tmp = readyFile.resolveSibling(readyFile.getFileName() + ".tmp");
             Files.writeString(tmp, json, StandardCharsets.UTF_8);
             Files.move(tmp, readyFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
