@@ -169,6 +169,9 @@ def _mount_optional() -> None:
         pass
     else:
         app.add_typer(llm_app, name="llm")
+    from raregraph.api.feedback.cli import app as feedback_app
+
+    app.add_typer(feedback_app, name="feedback")
 
 
 _mount_optional()

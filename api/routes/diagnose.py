@@ -11,10 +11,11 @@ RAREGRAPH_LLM_TIMEOUT_S or what is left of that limit, whichever is shorter.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,7 @@ from starlette.responses import Response, StreamingResponse
 
 from raregraph.api.deps import LlmClientDep, Runtime, RuntimeDep, ServiceDep, SettingsDep
 from raregraph.api.errors import describe_error
+from raregraph.api.feedback.http import record_for
 from raregraph.api.http_errors import Problem, RateLimitExceeded, problem_for_error
 from raregraph.api.service import DiagnosisService, TermPolicy
 from raregraph.llm.client import LlmClient
@@ -308,9 +310,10 @@ def _result(response: DiagnosisResponse, top: int, evidence: bool, llm: LlmUse,
 
 
 def _diagnose_json(service: DiagnosisService, request: DiagnoseRequest, top: int, policy: TermPolicy, evidence: bool,
-                   llm: LlmUse) -> bytes:
-    """Rank one case and serialise the answer (both in the worker thread: a 10-candidate answer is ~80 kB)."""
+                   llm: LlmUse, record: Callable[[DiagnosisResponse], DiagnosisResponse]) -> bytes:
+    """Rank one case, record it (`response_id`) and serialise the answer (in the worker thread: ~80 kB for 10)."""
     response, retrieval_ms = _retrieve(service, request, _Depth.plain(top, evidence), policy)
+    response = record(response)
     return _result(response, top, evidence, llm, None, retrieval_ms).model_dump_json().encode()
 
 
@@ -338,7 +341,8 @@ async def diagnose(
     _check_case(body, request, settings, top, evidence)
     skipped = llm_skipped(llm, settings)
     if skipped is not None:  # no LLM code runs: llm=off is never slowed by the endpoint
-        content = await runtime.run(_diagnose_json, service, body, top, policy, evidence, skipped)
+        content = await runtime.run(_diagnose_json, service, body, top, policy, evidence, skipped,
+                                    functools.partial(record_for, request, body))
         return Response(content, media_type="application/json")
     budget = _Budget(settings)
     # A hard cap (503 past it); the LLM deadline is set to end before it, so an LLM timeout is still a 200.
@@ -346,6 +350,8 @@ async def diagnose(
         depth = _Depth.for_llm(top, evidence, settings)
         response, retrieval_ms = await runtime.run(_retrieve, service, body, depth, policy)
         use, ranking = await _rerank(service, response, settings, client, top, llm, budget)
+        response = await runtime.run(functools.partial(record_for, request, body, response, llm=use,
+                                                       ranking=[r.disease_id for r in ranking]))
         content = await runtime.run(_answer_json, response, top, evidence, use, ranking, retrieval_ms)
     return Response(content, media_type="application/json")
 
