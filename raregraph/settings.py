@@ -126,6 +126,10 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of the feedback database, e.g. postgresql+psycopg://user@host/db; "
                           "unset: SQLite (WAL) at <snapshot_dir>/feedback.sqlite",
     )
+    feedback_sqlite_synchronous: Literal["normal", "full"] = Field(
+        "normal", description="SQLite store: normal (WAL; acknowledged writes survive a killed server) or full (also an "
+                              "fsync per write: they survive power loss)",
+    )
     feedback_store_text: bool = Field(
         False, description="Keep the case's free text with each recorded answer (off: HPO ids, variants, sex, age only)",
     )

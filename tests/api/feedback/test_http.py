@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ def test_writing_feedback_needs_the_feedback_scope(app_and_store: tuple[TestClie
 
 def test_free_text_is_kept_only_when_the_operator_enables_it(default_snapshot: Snapshot, service: DiagnosisService,
                                                              tmp_path: Path) -> None:
-    text = "Tall boy with arachnodactyly and ectopia lentis. No seizures."
+    text = "Seen by Dr Quimby: arachnodactyly and ectopia lentis. No seizures."
     for keep in (False, True):
         app = create_app(_settings(default_snapshot, tmp_path / str(keep), feedback_store_text=keep), service)
         with TestClient(app) as client:
@@ -111,7 +112,7 @@ def test_free_text_is_kept_only_when_the_operator_enables_it(default_snapshot: S
         assert recorded.case["hpo_present"] == [] and ("text" in recorded.case) is keep
         assert recorded.retrieval["case"]["present"], "the ids the text yielded are kept"
         assert bool(recorded.retrieval["case"]["text"]["linked"]) is keep
-        assert (text in str(recorded.retrieval)) is False or keep
+        assert ("Quimby" in json.dumps([recorded.case, recorded.retrieval])) is keep
 
 
 def test_a_database_that_is_down_fails_feedback_with_503_but_not_diagnosis(

@@ -105,10 +105,11 @@ def test_a_database_that_is_down_is_store_unavailable(free_port, tmp_path: Path)
         blocked.ping()
 
 
-def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'f.sqlite'}")
+@pytest.mark.parametrize(("mode", "level"), [("normal", 1), ("full", 2)])
+def test_sqlite_runs_in_wal_mode(tmp_path: Path, mode: str, level: int) -> None:
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'f.sqlite'}", sqlite_synchronous=mode)
     store.ping()
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == level
     store.close()
