@@ -10,6 +10,7 @@ the same cases in this process, one after the other, in the same run.
 
     .venv/bin/python benchmarks/api_load.py                       # workers 1,2; evidence on,off; 1/8/32 clients
     .venv/bin/python benchmarks/api_load.py --workers 1 --evidence on --duration 10
+    .venv/bin/python benchmarks/api_load.py --baseline /path/to/other/venv/bin/raregraph   # before/after, one run
 
 The load generator is `wrk` (Debian package `wrk`; a Lua script rotates the request bodies) when
 it is on PATH, else an asyncio + httpx client in a separate process (`--client httpx`). Either way
@@ -115,7 +116,8 @@ def load_bodies(path: Path, limit: int | None) -> list[str]:
 def in_process(snapshot: str, bodies: list[str], evidence: bool, duration: float, top: int) -> dict[str, Any]:
     """`service.diagnose` on the same cases, one after the other, in this process (no HTTP, no JSON out)."""
     from raregraph.models import CaseRequest
-    from raregraph.api.service import LENIENT, build_service
+    from raregraph.api.service import build_service
+    from raregraph.retrieval.case import LENIENT
     from raregraph.settings import Settings
 
     service = build_service(Settings(snapshot=snapshot, embedding_enabled=False))
@@ -201,7 +203,7 @@ def drive_httpx(url: str, bodies_file: Path, concurrency: int, duration: float, 
 class Server:
     """`raregraph serve` on a free loopback port, ready when /readyz answers 200."""
 
-    def __init__(self, snapshot: str, workers: int, threads: int, log_file: Path) -> None:
+    def __init__(self, snapshot: str, workers: int, threads: int, log_file: Path, executable: Path = RAREGRAPH) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "RAREGRAPH_SNAPSHOT": snapshot, "RAREGRAPH_EMBEDDING_ENABLED": "false",
@@ -209,7 +211,7 @@ class Server:
                "RAREGRAPH_API_THREADS": str(threads)}
         self._log = log_file.open("w")
         self.process = subprocess.Popen(
-            [str(RAREGRAPH), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
+            [str(executable), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         self.workers = workers
@@ -274,6 +276,9 @@ def main() -> None:
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument("--snapshot", default=None, help="Snapshot folder (default: the default HPO snapshot, built if needed)")
     parser.add_argument("--out", type=Path, default=RESULTS / "api_load.json")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="A `raregraph` executable of another checkout (e.g. the code before a change), served "
+                             "and measured in the same run right after this one, level for level")
     args = parser.parse_args()
 
     from raregraph.api.service import ensure_snapshot
@@ -302,8 +307,9 @@ def main() -> None:
     measure_peer()
 
     rows: list[dict[str, Any]] = []
-    for workers in args.workers:
-        server = Server(snapshot, workers, args.threads, work / f"server-w{workers}.log")
+    servers = [("this", RAREGRAPH)] + ([("baseline", args.baseline)] if args.baseline else [])
+    for workers, (label, executable) in [(w, s) for w in args.workers for s in servers]:
+        server = Server(snapshot, workers, args.threads, work / f"server-{label}-w{workers}.log", executable)
         try:
             ready_s = server.wait_ready()
             for evidence in modes:
@@ -316,12 +322,12 @@ def main() -> None:
                         result = drive_wrk(url, bodies_file, script, concurrency, args.duration)
                     else:
                         result = drive_httpx(url, bodies_file, concurrency, args.duration, args.max_requests)
-                    row = {"workers": workers, "evidence": "on" if evidence else "off", "concurrency": concurrency,
+                    row = {"server": label, "workers": workers, "evidence": "on" if evidence else "off", "concurrency": concurrency,
                            **result,
                            "server_rss_mib": round(server.rss_mib(), 1), "ready_s": round(ready_s, 2),
                            "loadavg_1min_before": round(load_before, 2)}
                     rows.append(row)
-                    print(f"  w={workers} evidence={row['evidence']} c={concurrency}: {row['throughput_rps']:.1f} req/s "
+                    print(f"  {label} w={workers} evidence={row['evidence']} c={concurrency}: {row['throughput_rps']:.1f} req/s "
                           f"p95 {row['p95_ms']:.0f} ms errors {row['errors']}", file=sys.stderr)
         finally:
             server.stop()
@@ -350,10 +356,10 @@ def main() -> None:
 def _print_table(rows: list[dict[str, Any]], peer: dict[str, dict[str, Any]], client: str) -> None:
     print(f"\nPOST /v1/diagnose on loopback ({client}); in-process peer: service.diagnose, sequential, "
           "mean of a run before and after")
-    print(f"{'workers':>7} {'evidence':>8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    print(f"{'server':>8} {'workers':>7} {'evidence':>8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
           f"{'errors':>6} {'÷ in-proc':>9}")
     for r in rows:
-        print(f"{r['workers']:>7} {r['evidence']:>8} {r['concurrency']:>7} {r['throughput_rps']:>8.1f} {r['p50_ms']:>8.1f} "
+        print(f"{r.get('server', 'this'):>8} {r['workers']:>7} {r['evidence']:>8} {r['concurrency']:>7} {r['throughput_rps']:>8.1f} {r['p50_ms']:>8.1f} "
               f"{r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>6} {r['ratio_to_in_process']:>9.2f}")
     for mode, p in peer.items():
         runs = ", ".join(f"{r['throughput_rps']:.1f}" for r in p["runs"])

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from raregraph.models import CaseRequest
-from raregraph.api.service import LENIENT, build_service
+from raregraph.api.service import build_service
+from raregraph.retrieval.case import LENIENT
 from raregraph.settings import Settings
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
@@ -50,7 +51,7 @@ def main() -> None:
                 case = service.resolve(request, LENIENT)
             except Exception:  # noqa: BLE001 - a case with nothing to rank on is skipped here
                 continue
-            vector, hits, _ = service.vectors(case)
+            vector, hits, _ = service.cases.vectors(case)
             scored = engine.score(vector, hits)
             groups = engine.groups.group_of
             posterior = engine.group_probabilities(scored.total.astype(np.float64), scored.temperature)

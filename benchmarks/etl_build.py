@@ -1,10 +1,11 @@
-"""Benchmark: build the default snapshot from the bundled HPO release, then the same HPO release
-plus every Orphadata/OMIM/ClinVar sample in ../shared/data; time and peak memory of each.
+"""Benchmark: `data pull` + build of the latest release (the default snapshot: HPO 2026-06-06, Orphadata
+1/4/9, MONDO), the HPO 2025-01-16 release alone, and that release plus every Orphadata/OMIM/ClinVar sample
+in ../shared/data; time and peak memory of each.
 
 Each run builds into a fresh temporary folder in a child process (so peak RSS is the build's
 own), and the ranking-index load of the result is timed beside it as the in-run peer.
 
-    .venv/bin/python benchmarks/etl_build.py [--repeat 3]
+    .venv/bin/python benchmarks/etl_build.py [--repeat 3] [--latest-only]
 
 Prints a table and writes benchmarks/results/etl_build.json (the HPO-only figures at the top
 level, as before; the build with the samples under "with_samples").
@@ -34,6 +35,11 @@ from raregraph.etl.build import BuildInputs, build_snapshot
 from raregraph.etl.locate import default_hpo_dir
 from raregraph.etl.sources.hpo import find_hpo_files
 inputs = BuildInputs(find_hpo_files(default_hpo_dir()))
+pull_s = 0.0
+if sys.argv[2] == "latest":  # `data pull --from registry` into a fresh folder (pip's cache warm), then the full build
+    from raregraph.etl.pull import PullOptions, pull_release
+    inputs = BuildInputs.discover(pull_release(PullOptions(dest=Path(sys.argv[1]) / ".releases")))
+    pull_s = time.perf_counter() - t0
 if sys.argv[2] == "samples":
     from raregraph.etl.sources.omim import OmimPaths
     from raregraph.etl.sources.orphadata import PRODUCTS, OrphadataPaths, load_orphadata, read_header
@@ -56,7 +62,7 @@ from raregraph.kg.embedded import EmbeddedGraph
 graph = EmbeddedGraph(snap)
 graph.ontology
 t2 = time.perf_counter()
-print(json.dumps({"build_s": t1 - t0, "index_load_s": t2 - t1, "snapshot_id": snap.id,
+print(json.dumps({"build_s": t1 - t0 - pull_s, "pull_s": pull_s, "index_load_s": t2 - t1, "snapshot_id": snap.id,
                   "tables": snap.manifest["tables"], "sources": len(snap.manifest["sources"]),
                   "merge": snap.manifest["merge"],
                   "cpu_s": (lambda u: u.ru_utime + u.ru_stime)(resource.getrusage(resource.RUSAGE_SELF)),
@@ -80,6 +86,7 @@ def summarise(runs: list[dict[str, object]]) -> dict[str, object]:
         "tables": runs[0]["tables"],
         "sources": runs[0]["sources"],
         "build_s_median": round(statistics.median(build), 2),
+        "pull_s_median": round(statistics.median(float(r.get("pull_s", 0.0)) for r in runs), 2),  # type: ignore[arg-type]
         "build_s_runs": [round(b, 2) for b in build],
         "cpu_s_median": round(statistics.median(cpu), 2),  # build + index load, user + system: less load-dependent
         "index_load_s_median": round(statistics.median(load), 2),
@@ -91,7 +98,18 @@ def summarise(runs: list[dict[str, object]]) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latest-only", action="store_true", help="only the pull + build of the latest release")
     args = parser.parse_args()
+    latest = summarise([run_once("latest") for _ in range(args.repeat)])
+    print(f"latest release: pull {latest['pull_s_median']} s + build {latest['build_s_median']} s "
+          f"(CPU {latest['cpu_s_median']} s with the index load), peak RSS {latest['peak_rss_mib_max']} MiB; {latest['snapshot_id']}")
+    if args.latest_only:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "etl_build_latest.json").write_text(json.dumps(
+            {"benchmark": "etl_build", "latest": latest, "repeat": args.repeat,
+             "load_average": __import__("os").getloadavg(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+            indent=2) + "\n", encoding="utf-8")
+        return
     hpo = summarise([run_once("hpo") for _ in range(args.repeat)])
     sample_runs = [run_once("samples") for _ in range(args.repeat)]
     samples = {**summarise(sample_runs), "merge": sample_runs[0]["merge"]}
@@ -100,6 +118,7 @@ def main() -> None:
         **hpo,
         "repeat": args.repeat,
         "with_samples": samples,
+        "latest": latest,
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "parent_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

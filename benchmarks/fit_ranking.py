@@ -84,7 +84,7 @@ def snapshot_folder(refs: list[str] | None) -> Path:
 
 
 def vectors(service: Any, lines: list[dict[str, Any]]) -> dict[str, tuple[Any, list[Any]]]:
-    from raregraph.api.service import LENIENT
+    from raregraph.retrieval.case import LENIENT
 
     from raregraph.errors import InvalidCaseError
     from raregraph.models import CaseRequest
@@ -95,7 +95,7 @@ def vectors(service: Any, lines: list[dict[str, Any]]) -> dict[str, tuple[Any, l
             case = service.resolve(CaseRequest.model_validate(line), LENIENT)
         except InvalidCaseError:  # a case with nothing to rank on is left out
             continue
-        vector, hits, _ = service.vectors(case)
+        vector, hits, _ = service.cases.vectors(case)
         out[line["id"]] = (vector, hits)
     return out
 

@@ -42,10 +42,11 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 async def _run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
     from raregraph.models import CaseRequest
-    from raregraph.api.service import LENIENT, build_service
+    from raregraph.api.pipeline import DiagnoseOptions, DiagnosisPipeline
+    from raregraph.api.service import build_service
+    from raregraph.retrieval.case import LENIENT
     from raregraph.settings import Settings
     from raregraph.llm.client import LlmClient
-    from raregraph.llm.diagnose import diagnose_with_llm
 
     settings = Settings(embedding_enabled=False, llm_base_url=base_url, llm_max_tokens=args.max_tokens,
                         llm_top_k=args.top_k, llm_timeout_s=args.timeout, llm_structured_output=args.mode,
@@ -56,15 +57,17 @@ async def _run(args: argparse.Namespace, base_url: str) -> dict[str, Any]:
     step = len(lines) / args.cases
     picked = [json.loads(lines[int(i * step)]) for i in range(args.cases)]
     rows: list[dict[str, Any]] = []
+    options = DiagnoseOptions(top=10, llm="on", policy=LENIENT)
     async with LlmClient.from_settings(settings) as client:
+        pipeline = DiagnosisPipeline(service, settings, llm_client=client)
         service.graph.search("warm up", limit=1)  # the embedded graph builds its search index on first use
         for number, raw in enumerate(picked, 1):
             case = CaseRequest.model_validate(raw)
             started = time.perf_counter()
-            result = await diagnose_with_llm(service, case, settings, top=10, policy=LENIENT, client=client)
+            result = await pipeline.run(case, options)
             wall = (time.perf_counter() - started) * 1000
             truth = gold[case.id or ""]
-            retrieval = [{c.disease_id, *c.equivalent_ids} for c in result.retrieval.candidates]
+            retrieval = [{c.disease_id, *c.equivalent_ids} for c in result.candidates]
             merged = [{r.disease_id, *r.equivalent_ids} for r in result.ranking]
             llm, c = result.llm, result.llm.contribution
             parsed = llm.status in ("ok", "all_ungrounded") or (llm.status == "empty" and "names no disease" in (llm.detail or ""))

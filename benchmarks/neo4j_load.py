@@ -53,9 +53,6 @@ def _operations(graph: Any, sample: dict[str, list[str]]) -> dict[str, Callable[
         "variants_by_gene(20)": lambda: graph.variants_by_gene(sample["genes"]),
         "variants_by_position(20)": lambda: graph.variants_by_position([("15", 48_700_000 + i) for i in range(20)]),
         "search('abnormal heart')": lambda: graph.search("abnormal heart", 10),
-        "evidence(Marfan, 6 terms, 2 genes)": lambda: graph.evidence(
-            "OMIM:154700", ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0000545", "HP:0001250", "HP:0004322"], ["FBN1", "TGFBR2"]
-        ),
         "term_names()": lambda: graph.term_names(),
     }
 

@@ -243,24 +243,26 @@ def write_deleaked_folder(release: Path, refs: Sequence[str], dest: Path) -> dic
     return info
 
 
-def build_snapshot(refs_file: Path | None) -> tuple[Path, float]:
-    """`raregraph etl build` (a no-op when the same snapshot already exists); its folder on stdout."""
+def build_snapshot(refs_file: Path | None, release: str) -> tuple[Path, float]:
+    """`raregraph etl build` of the release (a no-op when the same snapshot already exists); its folder on stdout."""
     cli = Path(sys.executable).with_name("raregraph")
     cmd = [str(cli), "etl", "build", "--out", str(ROOT / "snapshots")]
+    env = {**_engine_env(None), "RAREGRAPH_RELEASE": release, "RAREGRAPH_SNAPSHOT_DIR": str(ROOT / "snapshots")}
     if refs_file is not None:
         cmd += ["--exclude-references", str(refs_file)]
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=_engine_env(None))
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=env)
     folder = Path(out.stdout.strip().splitlines()[-1])
     return (folder if folder.is_absolute() else ROOT / folder), time.perf_counter() - t0
 
 
-def prepare_protocol(name: str, refs: Sequence[str]) -> Protocol:
-    from raregraph.etl.locate import default_hpo_dir
+def prepare_protocol(name: str, refs: Sequence[str], release_name: str) -> Protocol:
+    from raregraph.etl.locate import release_inputs
 
-    release = default_hpo_dir()
+    # the release's HPO files (pulled on first use): what our snapshot is built from and the peers read
+    release = release_inputs(release_name, ROOT / "snapshots" / ".releases", say=log).hpo.obo.parent
     if name == "standard":
-        snapshot, build_s = build_snapshot(None)
+        snapshot, build_s = build_snapshot(None, release_name)
         folder = release
         info: dict[str, Any] = {"excluded_references": 0}
     else:
@@ -268,7 +270,7 @@ def prepare_protocol(name: str, refs: Sequence[str]) -> Protocol:
         dest = WORK / f"deleaked-{key}"
         info = write_deleaked_folder(release, refs, dest)
         info["excluded_references"] = info.pop("references")
-        snapshot, build_s = build_snapshot(dest / "references.txt")
+        snapshot, build_s = build_snapshot(dest / "references.txt", release_name)
         folder = dest / "data"
     manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
     universe = hpoa_universe(folder / "phenotype.hpoa")
@@ -507,6 +509,9 @@ def main() -> None:
     parser.add_argument("--skip-peers", action="store_true", help="run only this engine")
     parser.add_argument("--peers", default=",".join(m.key for m in METHODS if m.key != ENGINE),
                         help="comma-separated peer keys: " + ", ".join(m.key for m in METHODS if m.key != ENGINE))
+    parser.add_argument("--release", default="latest",
+                        help="release the snapshots are built from and the peers read: latest (the default snapshot's, "
+                             "2026-06-06) or 2025-01-16 (earlier published figures)")
     parser.add_argument("--top", type=int, default=100)
     parser.add_argument("--no-reuse", action="store_true",
                         help="run peers on track PV again instead of reusing their track-P run (same phenotype input)")
@@ -546,7 +551,7 @@ def main() -> None:
     prepared: dict[str, Protocol] = {}
     for name in protocols:
         log(f"preparing protocol {name}")
-        prepared[name] = prepare_protocol(name, refs)
+        prepared[name] = prepare_protocol(name, refs, args.release)
     for method in methods:
         if method.driver != "engine":
             ensure_venv(method.driver)

@@ -20,18 +20,19 @@ import polars as pl
 
 from raregraph import __version__
 from raregraph.errors import SnapshotBuildError, SourceMissingError
+from raregraph.etl.provenance import UNKNOWN, origins_in
 from raregraph.etl.merge import MergeResult, genemap2_symbols, merge_outputs
 from raregraph.etl.snapshot import MANIFEST, SCHEMA_VERSION, Snapshot
 from raregraph.etl.sources.base import ParseReport, SourceOutput, sha256_of
 from raregraph.etl.sources.clinvar import find_clinvar_file, load_clinvar
-from raregraph.etl.sources.hpo import HpoPaths, find_hpo_files, load_hpo
+from raregraph.etl.sources.hpo import HpoPaths, find_hpo_files, load_hpo, read_obo_version
 from raregraph.etl.sources.mondo import find_mondo_sssom, load_mondo_sssom
 from raregraph.etl.sources.omim import FILE_NAMES as OMIM_FILE_NAMES
 from raregraph.etl.sources.omim import OmimPaths, find_omim_files, load_omim
 from raregraph.etl.sources.orphadata import PRODUCTS as ORPHADATA_PRODUCTS
 from raregraph.etl.sources.orphadata import OrphadataPaths, find_orphadata_files, load_orphadata
 
-__all__ = ["BuildInputs", "BuildOptions", "build_snapshot", "snapshot_id_for", "read_reference_list"]
+__all__ = ["BuildInputs", "BuildOptions", "build_snapshot", "snapshot_id_for", "read_reference_list", "remove_dead_staging"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -70,6 +71,9 @@ class BuildInputs:
     clinvar_release: str | None = None
     mondo: Path | None = None  # MONDO's SSSOM mappings (mondo.sssom.tsv): MONDO ids and exact OMIM/ORPHA equivalences
     extra_loaders: tuple[tuple[str, tuple[Path, ...], Callable[[BuildOptions], SourceOutput]], ...] = field(default=())
+    # where each file came from, by sha256 (`data pull`'s release.json); `default_origin` for the others
+    origins: dict[str, dict[str, object]] = field(default_factory=dict)
+    default_origin: dict[str, object] | None = None
 
     @classmethod
     def discover(
@@ -93,7 +97,7 @@ class BuildInputs:
             raise SourceMissingError(f"MONDO SSSOM file not found: {mondo}")
         mondo = mondo or (find_mondo_sssom(source_dir) if search_source_dir else None)
         return cls(find_hpo_files(source_dir), orphadata=orphadata, omim=omim, clinvar=clinvar, clinvar_release=clinvar_release,
-                   mondo=mondo)
+                   mondo=mondo, origins=origins_in(source_dir))
 
     def labelled_files(self) -> Iterator[tuple[str, Path]]:
         """(role, path) of every input file; HPO and extra files have the empty role (as before roles existed)."""
@@ -134,7 +138,7 @@ def snapshot_id_for(inputs: BuildInputs, options: BuildOptions) -> str:
     elif inputs.clinvar_release:
         fingerprint["clinvar_release"] = inputs.clinvar_release
     digest.update(json.dumps(fingerprint, sort_keys=True).encode())
-    release = _obo_release(inputs.hpo.obo) or "unknown"
+    release = read_obo_version(inputs.hpo.obo) or UNKNOWN
     return f"hpo-{release}-{digest.hexdigest()[:12]}"
 
 
@@ -147,14 +151,6 @@ def _sha256(path: Path) -> str:
 @functools.lru_cache(maxsize=64)
 def _sha256_of_version(path: str, size: int, mtime_ns: int) -> str:
     return sha256_of(Path(path))
-
-
-def _obo_release(path: Path) -> str | None:
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for _, line in zip(range(50), handle):
-            if line.startswith("data-version:"):
-                return line.split("/")[-1].strip() or None
-    return None
 
 
 def build_snapshot(
@@ -181,6 +177,7 @@ def build_snapshot(
 
     say(f"writing snapshot {snapshot_id}")
     out_root.mkdir(parents=True, exist_ok=True)
+    remove_dead_staging(out_root, snapshot_id)
     staging = out_root / f".tmp-{snapshot_id}-{os.getpid()}"
     try:
         staging.mkdir()
@@ -257,12 +254,18 @@ def _manifest(
         "build_seconds": round(seconds, 3),
         "code_version": _code_version(),
         "options": chosen,
-        "sources": [f.to_json() for f in merged.files],
+        "sources": [_provenance(f.to_json(), inputs) for f in merged.files],
         "tables": {name: frame.height for name, frame in merged.tables.items()},
         "parse_report": report.to_json(),
         "merge": merged.notes,
         "notes": notes,
     }
+
+
+def _provenance(entry: dict[str, object], inputs: BuildInputs) -> dict[str, object]:
+    """A manifest source entry with its own release (`unknown` where the file states none) and origin."""
+    origin = inputs.origins.get(str(entry["sha256"])) or inputs.default_origin or {"path": entry["path"]}
+    return {**entry, "release": entry["release"] or UNKNOWN, "origin": origin}
 
 
 def _code_version() -> str:
@@ -273,6 +276,27 @@ def _code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"{__version__}+{commit}" if commit else __version__
+
+
+def remove_dead_staging(root: Path, name: str) -> None:
+    """Remove `.tmp-<name>-<pid>` folders (or files) whose process is gone (a killed build, pull or switch)."""
+    for folder in root.glob(f".tmp-{name}-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            if folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                folder.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _rename_into_place(staging: Path, target: Path) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from raregraph.etl.provenance import UNKNOWN
 from raregraph.etl.sources.base import ParseReport, SourceFile, SourceOutput
 from raregraph.etl.sources.omim import iter_genemap2
 from raregraph.etl.tables import TABLES, conform, empty_frame
@@ -104,7 +105,7 @@ def _releases(outputs: Sequence[SourceOutput]) -> tuple[list[SourceFile], dict[s
     release_of: dict[str, str] = {}
     for out in outputs:
         for file in out.files:
-            release = file.release or _release_in_rows(out, file.name) or f"sha256:{file.sha256[:12]}"
+            release = file.release or _release_in_rows(out, file.name) or UNKNOWN
             files.append(replace(file, release=release))
             release_of[file.name] = release
     return files, release_of

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,37 +17,20 @@ from raregraph.kg.model import (
     Annotation, Disease, DiseaseId, Gene, GeneId, HpoId, Synonym, Term, normalize_label,
 )
 from raregraph.kg.model import (
-    Contradiction, DiseaseEvidence, GeneAssociation, PhenotypeMatch, SearchHit, Variant, VariantAssertion,
-    normalize_chrom, normalize_position, search_tokens, variant_assertion as _assertion, variant_from_row,
+    SearchHit, Variant, name_match_score, normalize_chrom, normalize_position, search_tokens, variant_from_row,
 )
-from raregraph.kg.ontology_math import ancestor_closure, annotation_closure, concatenated_ranges, information_content
+from raregraph.kg.ontology import OntologyIndex, SnapshotOntology
+from raregraph.kg.ontology_math import concatenated_ranges
 
-__all__ = ["EmbeddedGraph", "OntologyIndex"]
-
-
-@dataclass(frozen=True)
-class OntologyIndex:
-    """Terms as matrix positions, for vectorised work (ranking, IC).
-
-    `closure`: bool CSR `(n_terms, n_terms)`, row t = t and its ancestors.
-    `ic`: float64 `(n_terms,)` in nats. `disease_ids`: rows of `direct`/`propagated`,
-    the diseases with at least one present phenotype (aspect P) annotation.
-    """
-
-    term_ids: tuple[HpoId, ...]
-    position: Mapping[str, int]
-    closure: sp.csr_matrix
-    ic: np.ndarray
-    disease_ids: tuple[DiseaseId, ...]
-    direct: sp.csr_matrix  # bool (n_diseases, n_terms): present P annotations
-    propagated: sp.csr_matrix  # bool (n_diseases, n_terms): true-path closure of `direct`
+__all__ = ["EmbeddedGraph"]
 
 
 class EmbeddedGraph:
     """`KnowledgeGraph` over one snapshot, in memory; loading the default snapshot takes about a second."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, ontology: SnapshotOntology | None = None) -> None:
         self._snapshot = snapshot
+        self._ontology = ontology or SnapshotOntology(snapshot)
         self.snapshot_id = snapshot.id
         self._terms_frame = snapshot.table("terms")
         self._synonyms = snapshot.table("term_synonyms")
@@ -144,28 +126,10 @@ class EmbeddedGraph:
 
     # --- ontology ---------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def ontology(self) -> OntologyIndex:
-        """Closure, IC and the disease × term matrices (built once per process)."""
-        term_ids = tuple(HpoId(t) for t in self._terms_frame["id"].to_list())
-        position = {t: i for i, t in enumerate(term_ids)}
-        child = self._parents["term_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy()
-        parent = self._parents["parent_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy()
-        closure = ancestor_closure(len(term_ids), child, parent)
-
-        present = self._phenotypes.filter((pl.col("aspect") == "P") & ~pl.col("negated"))
-        present = present.filter(pl.col("term_id").is_in(list(position)))
-        disease_ids = tuple(DiseaseId(d) for d in present["disease_id"].unique().sort().to_list())
-        row_of = {d: i for i, d in enumerate(disease_ids)}
-        rows = present["disease_id"].replace_strict(row_of, return_dtype=pl.Int64).to_numpy()
-        cols = present["term_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy()
-        direct = sp.csr_matrix(
-            (np.ones(len(rows), dtype=bool), (rows, cols)), shape=(len(disease_ids), len(term_ids))
-        )
-        direct.sum_duplicates()
-        propagated = annotation_closure(direct, closure)
-        ic = information_content(propagated)
-        return OntologyIndex(term_ids, position, closure, ic, disease_ids, direct, propagated)
+        """The snapshot's one ontology index (closure, IC over every annotated disease), shared with ranking."""
+        return self._ontology.index
 
     def _related(self, ids: Sequence[str], matrix: sp.csr_matrix, include_self: bool) -> dict[str, frozenset[HpoId]]:
         onto = self.ontology
@@ -362,9 +326,7 @@ class EmbeddedGraph:
         return frozenset(self._diseases.filter(pl.col("obsolete").fill_null(False))["id"].to_list())
 
     def search(self, text: str, limit: int = 10) -> list[SearchHit]:
-        """Token-overlap scorer over normalised names: exact label/name 1000, exact synonym 900, else
-        100 × (share of query words found) + 10 × (share of the name's words matched). Linear in the
-        names sharing a query word."""
+        """Token-overlap scorer over normalised names (`name_match_score`). Linear in the names sharing a query word."""
         words = search_tokens(text) if isinstance(text, str) else ()
         limit = min(int(limit), 1000)
         if not words or limit < 1:
@@ -375,11 +337,7 @@ class EmbeddedGraph:
         rows = sorted({row for word in words for row in postings.get(word, ())})
         for row in rows:
             kind, eid, name, name_text, primary, norm, have = entries[row]
-            if norm == query:
-                score = 1000.0 if primary else 900.0
-            else:
-                overlap = len(wanted & have)
-                score = 100.0 * overlap / len(wanted) + 10.0 * overlap / max(len(have), 1)
+            score = name_match_score(norm, primary, query, wanted)
             if score > best.get((kind, eid), (-1.0, "", False, ""))[0]:
                 best[(kind, eid)] = (score, name_text, norm == query, name)
         hits = [
@@ -439,81 +397,6 @@ class EmbeddedGraph:
             if found:
                 out[tuple(position)] = sorted(found, key=lambda v: v.id)
         return out
-
-    # --- evidence ---------------------------------------------------------------------------------
-
-    def evidence(self, disease_id: str, term_ids: Sequence[str], gene_keys: Sequence[str] = ()) -> DiseaseEvidence | None:
-        disease = self._disease_records.get(disease_id) if isinstance(disease_id, str) else None
-        if disease is None:
-            return None
-        onto = self.ontology
-        rows = self._phenotypes.with_row_index("ord").filter(pl.col("disease_id") == disease_id).sort("ord")
-        present: dict[str, list[Annotation]] = defaultdict(list)
-        negated: dict[str, list[Annotation]] = defaultdict(list)
-        for annotation in _annotations(rows):
-            (negated if annotation.negated else present)[annotation.term_id].append(annotation)
-        matches, contradictions, unmatched = [], [], []
-        for tid in dict.fromkeys(t for t in term_ids if isinstance(t, str)):
-            ancestors = self.ancestors([tid]).get(tid)
-            if ancestors is None:
-                unmatched.append(tid)
-                continue
-
-            def rank(term: str, case: str = tid) -> tuple[bool, float, str]:
-                return (term != case, -float(onto.ic[onto.position[term]]), term)
-
-            candidates = sorted((t for t in ancestors if t in present), key=rank)
-            if candidates:
-                best = candidates[0]
-                matches.append(PhenotypeMatch(
-                    case_term_id=HpoId(tid), matched_term_id=HpoId(best), via="exact" if best == tid else "ancestor",
-                    ic=float(onto.ic[onto.position[best]]), annotations=tuple(present[best]),
-                ))
-            else:
-                unmatched.append(tid)
-            for term in sorted((t for t in ancestors if t in negated), key=rank):
-                contradictions.extend(Contradiction(HpoId(tid), a) for a in negated[term])
-        genes = self._gene_evidence(disease_id, gene_keys)
-        variants = self._variant_evidence(disease_id, {g.gene.id for g in genes})
-        return DiseaseEvidence(
-            disease=disease, phenotypes=tuple(matches), contradictions=tuple(contradictions),
-            unmatched_terms=tuple(unmatched), genes=tuple(genes), variants=tuple(variants),
-        )
-
-    def _gene_evidence(self, disease_id: str, gene_keys: Sequence[str]) -> list[GeneAssociation]:
-        """Association rows of the disease with the genes `gene_keys` name (first key per gene), by symbol."""
-        links = self._disease_genes.with_row_index("ord").filter(pl.col("disease_id") == disease_id)
-        found: list[tuple[tuple[str, str, int], GeneAssociation]] = []
-        seen: set[str] = set()
-        for key in dict.fromkeys(k for k in gene_keys if isinstance(k, str)):
-            gene = self.genes([key]).get(key)
-            if gene is None or gene.id in seen:
-                continue
-            rows = links.filter(pl.col("gene_id") == gene.id)
-            if rows.height:
-                seen.add(gene.id)
-            for row in rows.iter_rows(named=True):
-                association = GeneAssociation(
-                    key=key, gene=gene, association_type=row.get("association_type"),
-                    association_status=row.get("association_status"), source=row.get("source"), release=row.get("release"),
-                )
-                found.append(((gene.symbol, gene.id, row["ord"]), association))
-        return [association for _, association in sorted(found, key=lambda f: f[0])]
-
-    def _variant_evidence(self, disease_id: str, gene_ids: set[str]) -> list[VariantAssertion]:
-        """ClinVar assertions for the disease of variants in `gene_ids`, by variant id then row."""
-        if not gene_ids:
-            return []
-        links = self._variant_links
-        records = self._variant_records
-        rows = self._snapshot.table("variant_diseases").with_row_index("ord").filter(pl.col("disease_id") == disease_id)
-        found = []
-        for row in rows.iter_rows(named=True):
-            gene_id = links.get(row["variant_id"])
-            if gene_id in gene_ids and row["variant_id"] in records:
-                found.append(((row["variant_id"], row["ord"]), _assertion(records[row["variant_id"]], gene_id, row)))
-        return [assertion for _, assertion in sorted(found, key=lambda f: f[0])]
-
 
 class _SortedRows:
     """A table sorted by one key column, sliced by binary search: rows of a few keys in microseconds."""

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from raregraph.kg.model import Annotation, Disease, Gene, HpoId, Term
-from raregraph.kg.model import DiseaseEvidence, SearchHit, Variant
+from raregraph.kg.model import SearchHit, Variant
 
 __all__ = ["KnowledgeGraph"]
 
@@ -107,15 +107,5 @@ class KnowledgeGraph(Protocol):
 
         `chrom` goes through `normalize_chrom` (``chr7`` = ``7``, ``M`` = ``MT``); `ref`/`alt`
         compare upper-cased. Keys are the positions as given (as tuples); malformed ones are absent.
-        """
-        ...
-
-    def evidence(self, disease_id: str, term_ids: Sequence[str], gene_keys: Sequence[str] = ()) -> DiseaseEvidence | None:
-        """The facts that tie a case (term ids, gene keys) to one disease; None for an unknown disease.
-
-        Per case term: the present annotation on the term or its most informative annotated
-        ancestor (with frequency), and the NOT annotations on it or an ancestor that contradict
-        it; the disease's genes among `gene_keys`; ClinVar variants in those genes asserted for the
-        disease. Term ids are taken as given (resolve alt/obsolete ids first with `resolve_terms`).
         """
         ...

@@ -132,15 +132,12 @@ class Annotation:
     release: str | None = None
 
 
-# --- search, variants and evidence (appended with the Neo4j back-end) ------------------------
+# --- search and variants (appended with the Neo4j back-end) ------------------------
 
 from collections.abc import Mapping  # noqa: E402 - appended section
 from typing import Any  # noqa: E402
 
-__all__ += [
-    "SearchHit", "Variant", "PhenotypeMatch", "Contradiction", "GeneAssociation", "VariantAssertion",
-    "DiseaseEvidence", "normalize_chrom",
-]
+__all__ += ["SearchHit", "Variant", "normalize_chrom", "name_match_score"]
 
 def normalize_chrom(chrom: str) -> str:
     """Normalise a chromosome name as ClinVar writes it: no `chr` prefix, upper case, `M` as `MT`.
@@ -191,73 +188,11 @@ class Variant:
     release: str | None = None
 
 
-@dataclass(frozen=True)
-class PhenotypeMatch:
-    """How one case term meets a disease: the annotation on the term itself (`via` "exact") or on
-    its most informative annotated ancestor (`via` "ancestor"); every annotation row on that term."""
-
-    case_term_id: HpoId
-    matched_term_id: HpoId
-    via: str  # "exact" | "ancestor"
-    ic: float | None  # IC of the matched term, nats
-    annotations: tuple[Annotation, ...]
-
-
-@dataclass(frozen=True)
-class Contradiction:
-    """A NOT annotation of the disease on a case term or one of its ancestors (true-path rule)."""
-
-    case_term_id: HpoId
-    annotation: Annotation
-
-
-@dataclass(frozen=True)
-class GeneAssociation:
-    """A disease–gene association row for a gene the case names (`key` as the caller gave it)."""
-
-    key: str
-    gene: Gene
-    association_type: str | None = None
-    association_status: str | None = None
-    source: str | None = None
-    release: str | None = None
-
-
-@dataclass(frozen=True)
-class VariantAssertion:
-    """A ClinVar variant in one of the case's associated genes, asserted for the disease."""
-
-    variant: Variant
-    gene_id: GeneId
-    clinical_significance: str | None = None
-    stars: int | None = None
-    phenotype_name: str | None = None
-    source: str | None = None
-    release: str | None = None
-
-
-@dataclass(frozen=True)
-class DiseaseEvidence:
-    """The evidence subgraph a differential cites for one disease; every fact carries source and release.
-
-    `phenotypes` follow the case terms' order; `unmatched_terms` are case terms with no present
-    annotation on themselves or an ancestor (unknown ids included); `genes` are sorted by symbol,
-    `variants` by variant id.
-    """
-
-    disease: Disease
-    phenotypes: tuple[PhenotypeMatch, ...] = ()
-    contradictions: tuple[Contradiction, ...] = ()
-    unmatched_terms: tuple[str, ...] = ()
-    genes: tuple[GeneAssociation, ...] = ()
-    variants: tuple[VariantAssertion, ...] = ()
-
-
 SEARCH_MAX_TOKENS = 32  # query words kept by `search_tokens`
 _MAX_TOKEN_CHARS = 100
 _MAX_POSITION = 2**63 - 1
 
-__all__ += ["search_tokens", "normalize_position", "variant_from_row", "variant_assertion", "SEARCH_MAX_TOKENS"]
+__all__ += ["search_tokens", "normalize_position", "variant_from_row", "SEARCH_MAX_TOKENS"]
 
 
 def search_tokens(text: str) -> tuple[str, ...]:
@@ -304,13 +239,11 @@ def variant_from_row(row: Mapping[str, Any]) -> Variant:
     )
 
 
-def variant_assertion(variant: Variant, gene_id: GeneId, row: Mapping[str, Any]) -> VariantAssertion:
-    """A `variant_diseases` row (or ASSERTED_FOR properties) as a VariantAssertion; significance and
-    stars are the row's own where it has them, else the variant's (ClinVar gives one per variant)."""
-    significance, stars = row.get("clinical_significance"), row.get("stars")
-    return VariantAssertion(
-        variant=variant, gene_id=gene_id,
-        clinical_significance=significance if significance is not None else variant.clinical_significance,
-        stars=int(stars) if stars is not None else variant.stars, phenotype_name=row.get("phenotype_name"),
-        source=row.get("source"), release=row.get("release"),
-    )
+def name_match_score(norm: str, primary: bool, query: str, wanted: frozenset[str]) -> float:
+    """The search scorer both back-ends use, on normalised text: exact label/name 1000, exact synonym 900,
+    else 100 x (share of the query's words found) + 10 x (share of the name's words matched)."""
+    if norm == query:
+        return 1000.0 if primary else 900.0
+    have = frozenset(norm.split())
+    overlap = len(wanted & have)
+    return 100.0 * overlap / len(wanted) + 10.0 * overlap / max(len(have), 1)

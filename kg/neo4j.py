@@ -21,9 +21,8 @@ from neo4j.exceptions import DriverError, Neo4jError
 from raregraph.errors import GraphUnavailableError
 from raregraph.kg.cypher_files import load_cypher
 from raregraph.kg.model import (
-    Annotation, Contradiction, Disease, DiseaseEvidence, DiseaseId, Gene, GeneAssociation, GeneId, HpoId,
-    PhenotypeMatch, SearchHit, Synonym, Term, Variant, normalize_label, normalize_position,
-    search_tokens, variant_assertion, variant_from_row,
+    Annotation, Disease, DiseaseId, Gene, GeneId, HpoId, SearchHit, Synonym, Term, Variant, name_match_score,
+    normalize_label, normalize_position, search_tokens, variant_from_row,
 )
 
 __all__ = ["Neo4jGraph", "open_driver", "neo4j_errors", "DEFAULT_TIMEOUT_S"]
@@ -286,66 +285,6 @@ class Neo4jGraph:
         rows = self._per_key("variants_by_position", keys, rows=params)
         return {keys[row["key"]]: [variant_from_row(v) for v in row["variants"]] for row in rows if row["variants"]}
 
-    # --- evidence --------------------------------------------------------------------------------------
-
-    def evidence(self, disease_id: str, term_ids: Sequence[str], gene_keys: Sequence[str] = ()) -> DiseaseEvidence | None:
-        """Four reads in one read transaction: the disease, its phenotype, gene and variant evidence."""
-        if not isinstance(disease_id, str) or not _encodable(disease_id):
-            return None
-        terms, keys = _keys(term_ids), _keys(gene_keys)
-        with neo4j_errors("query evidence"), self._driver.session(database=self._database) as session:
-            found = session.execute_read(self._evidence_tx, disease_id, terms, keys)
-        if found is None:
-            self._require_snapshot()
-            return None
-        disease, phenotype_rows, gene_rows, variant_rows = found
-        if disease is None:
-            return None
-        by_term = {row["key"]: row for row in phenotype_rows}
-        matches, contradictions, unmatched = [], [], []
-        for tid in terms:
-            row = by_term.get(tid)
-            present = [_annotation(a) for a in row["present"]] if row and row["known"] else []
-            if present:
-                best = present[0].term_id
-                ic = row["present"][0]["ic"]
-                matches.append(PhenotypeMatch(
-                    case_term_id=HpoId(tid), matched_term_id=best, via="exact" if best == tid else "ancestor",
-                    ic=float(ic) if ic is not None else None,
-                    annotations=tuple(a for a in present if a.term_id == best),
-                ))
-            else:
-                unmatched.append(tid)
-            if row and row["known"]:
-                contradictions.extend(Contradiction(HpoId(tid), _annotation(a)) for a in row["negated"])
-        return DiseaseEvidence(
-            disease=_disease(disease), phenotypes=tuple(matches), contradictions=tuple(contradictions),
-            unmatched_terms=tuple(unmatched), genes=tuple(_gene_associations(keys, gene_rows)),
-            variants=tuple(
-                variant_assertion(variant_from_row(row["variant"]), GeneId(row["gene_id"]), row["assertion"])
-                for row in variant_rows
-            ),
-        )
-
-    def _evidence_tx(
-        self, tx: neo4j.ManagedTransaction, disease_id: str, terms: list[str], keys: list[str]
-    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] | None:
-        def run(name: str, **params: Any) -> list[dict[str, Any]]:
-            return [r.data() for r in tx.run(load_cypher(name), {"snapshot": self.snapshot_id, **params})]
-
-        disease_rows = run("diseases_by_id", ids=[disease_id])
-        if not disease_rows:
-            return None  # the snapshot is not complete any more
-        disease = disease_rows[0]["disease"]
-        if disease is None:
-            return None, [], [], []
-        phenotypes = run("phenotype_evidence_by_disease", disease_id=disease_id, term_ids=terms) if terms else []
-        genes = run("gene_evidence_by_disease", disease_id=disease_id, rows=_gene_rows(keys)) if keys else []
-        gene_ids = sorted({row["gene"]["id"] for row in genes})
-        variants = run("variant_evidence_by_disease", disease_id=disease_id, gene_ids=gene_ids) if gene_ids else []
-        return disease, phenotypes, genes, variants
-
-
 # --- records -> model dataclasses ----------------------------------------------------------------
 
 
@@ -399,34 +338,11 @@ def _annotation(props: Mapping[str, Any]) -> Annotation:
     )  # fmt: skip
 
 
-def _gene_associations(keys: list[str], rows: list[dict[str, Any]]) -> list[GeneAssociation]:
-    """One GeneAssociation per association row, the first key (input order) naming each gene; by symbol."""
-    by_key: dict[str, dict[str, Any]] = {row["key"]: row for row in rows}
-    found, seen = [], set()
-    for key in keys:
-        row = by_key.get(key)
-        if row is None or row["gene"]["id"] in seen:
-            continue
-        seen.add(row["gene"]["id"])
-        gene = _gene(row["gene"])
-        for assoc in row["associations"]:
-            found.append(((gene.symbol, gene.id, assoc.get("ord", 0)), GeneAssociation(
-                key=key, gene=gene, association_type=assoc.get("association_type"),
-                association_status=assoc.get("association_status"), source=assoc.get("source"), release=assoc.get("release"),
-            )))
-    return [association for _, association in sorted(found, key=lambda f: f[0])]
-
-
 def _best_name(names: list[tuple[str | None, bool]], query: str, wanted: frozenset[str]) -> str:
     """The label/name or synonym that matches the query best (the embedded scorer's rule)."""
     best, best_score = names[0][0] or "", -1.0
     for text, primary in names:
-        norm = normalize_label(text or "")
-        if norm == query:
-            score = 1000.0 if primary else 900.0
-        else:
-            have = frozenset(norm.split())
-            score = 100.0 * len(wanted & have) / len(wanted) + 10.0 * len(wanted & have) / max(len(have), 1)
+        score = name_match_score(normalize_label(text or ""), primary, query, wanted)
         if score > best_score:
             best, best_score = text or "", score
     return best

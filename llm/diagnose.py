@@ -1,56 +1,46 @@
 """The LLM step of a diagnosis: retrieval result in, re-grounded and merged ranking out; failure is normal.
 
-Entry points (the API's `llm=on` path and the CLI's `--llm` call these):
-
-- `llm_rerank(service, response, settings)` — the LLM step on a retrieval response already made.
-- `diagnose_with_llm(service, request, settings, top=, policy=)` — retrieval (in a worker thread)
-  then the LLM step; `diagnose_with_llm_sync` runs it from synchronous code (the CLI).
-- `stream_llm_events(...)` / `stream_reasoning(...)` — the same, streaming: the retrieval response
-  first, the model's reasoning as it is written, then the final `LlmDiagnosis` (server-sent events);
-  `stream_llm_step(service, response, settings)` streams the step on a retrieval response already made.
+`llm_step(grounding, response, settings)` runs it on a retrieval response: it yields the model's
+reasoning as it is written (stream mode) and, last, the `LlmDiagnosis`; `llm_rerank` awaits just
+that result. The flow around it (retrieval, deadline, events, the answer) is `api.pipeline`'s.
 
 Whatever goes wrong on the LLM side — no endpoint, connection refused, HTTP error, timeout,
 malformed or empty answer, nothing grounded — the client gets the retrieval ranking and
-`llm.status` says what happened. Retrieval errors (unknown term, empty case) are raised as
-usual. Nothing here runs when the LLM is off, so `llm=off` is never slowed by the endpoint.
+`llm.status` says what happened. Nothing here runs when the LLM is off, so `llm=off` is never
+slowed by the endpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from raregraph.models import CaseRequest, DiagnosisResponse
+from raregraph.models import DiagnosisResponse
 from raregraph.settings import Settings
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.llm.client import (
     ChatDelta, ChatResult, LlmClient, LlmTimeoutError, LlmUnavailableError, StructuredOutputRejectedError,
 )
 from raregraph.llm.models import (
-    STATUS_MEANING, LlmContribution, LlmDiagnosis, LlmReport, LlmStatus, LlmStreamEvent, LlmTiers, UngroundedName,
+    STATUS_MEANING, LlmContribution, LlmDiagnosis, LlmReport, LlmStatus, LlmTiers, UngroundedName,
 )
 from raregraph.llm.output import EmptyAnswerError, InvalidAnswerError, ParsedAnswer, ReasoningStream, parse_answer
 from raregraph.llm.prompt import answer_schema, fit_prompt, structured_output_options
 from raregraph.llm.regrounding import FUSION_RULE, DiseaseResolver, fuse, ground_answer, retrieval_ranking, scrub_ids
 
+__all__ = ["Grounding", "llm_step", "llm_rerank", "llm_enabled"]
 
-class DiagnosisService(Protocol):
-    """What the LLM step needs of the retrieval side (api.service.DiagnosisService is one): its graph and ranking."""
+
+@dataclass(frozen=True)
+class Grounding:
+    """What the model's answer is grounded against: the graph, and the disease ids the ranking can hold."""
 
     graph: KnowledgeGraph
-
-    def diagnose(self, request: CaseRequest, *, top: int = ..., policy: Any = ..., evidence: bool = ...) -> DiagnosisResponse:
-        ...
-
-__all__ = [
-    "llm_rerank", "diagnose_with_llm", "diagnose_with_llm_sync", "stream_llm_events", "stream_llm_step", "stream_reasoning",
-    "llm_enabled",
-]
+    universe: Collection[str] = ()
 
 
 def llm_enabled(settings: Settings) -> bool:
@@ -73,7 +63,7 @@ class _Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-async def llm_rerank(service: DiagnosisService, response: DiagnosisResponse, settings: Settings, *,
+async def llm_rerank(grounding: Grounding, response: DiagnosisResponse, settings: Settings, *,
                      client: LlmClient | None = None, top: int | None = None) -> LlmDiagnosis:
     """The LLM step on a retrieval response: prompt, call, parse, re-ground, merge (or fall back).
 
@@ -81,88 +71,20 @@ async def llm_rerank(service: DiagnosisService, response: DiagnosisResponse, set
     and closed here. `top` caps the merged ranking (default: as many as retrieval returned).
     """
     final: LlmDiagnosis | None = None
-    async for item in _steps(service, response, settings, client, stream=False, top=top):
+    async for item in llm_step(grounding, response, settings, client=client, stream=False, top=top):
         if isinstance(item, LlmDiagnosis):
             final = item
     assert final is not None
     return final
 
 
-async def diagnose_with_llm(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
-                            top: int = 10, policy: Any = None,
-                            client: LlmClient | None = None) -> LlmDiagnosis:
-    """Retrieval (top `max(top, llm_top_k)`, in a worker thread) then `llm_rerank`; the ranking is cut to `top`."""
-    response, retrieval_ms = await _retrieve(service, request, settings, top, policy)
-    result = await llm_rerank(service, response, settings, client=client, top=top)
-    return result.model_copy(update={"retrieval_ms": retrieval_ms})
-
-
-def diagnose_with_llm_sync(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
-                           top: int = 10, policy: Any = None) -> LlmDiagnosis:
-    """`diagnose_with_llm` for synchronous callers (CLI, scripts); not from inside a running event loop."""
-    return asyncio.run(diagnose_with_llm(service, request, settings, top=top, policy=policy))
-
-
-async def stream_llm_events(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
-                            top: int = 10, policy: Any = None,
-                            client: LlmClient | None = None) -> AsyncIterator[LlmStreamEvent]:
-    """Events: `retrieval` (DiagnosisResponse JSON), `reasoning` ({"text": …}, many), `result` (LlmDiagnosis JSON).
-
-    Retrieval errors are raised before the first event, so an HTTP route can still answer 4xx.
-    """
-    response, retrieval_ms = await _retrieve(service, request, settings, top, policy)
-    yield LlmStreamEvent(event="retrieval", data=response.model_dump_json())
-    async for event in _step_events(service, response, settings, client, top, retrieval_ms):
-        yield event
-
-
-async def stream_llm_step(service: DiagnosisService, response: DiagnosisResponse, settings: Settings, *,
-                          client: LlmClient | None = None, top: int | None = None) -> AsyncIterator[LlmStreamEvent]:
-    """The LLM step on a retrieval response already made, streaming: `reasoning` events, then `result`."""
-    async for event in _step_events(service, response, settings, client, top, None):
-        yield event
-
-
-async def stream_reasoning(service: DiagnosisService, request: CaseRequest, settings: Settings, *,
-                           top: int = 10, policy: Any = None,
-                           client: LlmClient | None = None) -> AsyncIterator[str]:
-    """`stream_llm_events` as `text/event-stream` text, ready for `StreamingResponse(..., media_type="text/event-stream")`.
-
-    Retrieval errors are raised on the first `__anext__`, before any byte is produced.
-    """
-    async for event in stream_llm_events(service, request, settings, top=top, policy=policy, client=client):
-        yield event.sse()
-
-
 # --- the step ------------------------------------------------------------------------------------
 
 
-async def _step_events(service: DiagnosisService, response: DiagnosisResponse, settings: Settings,
-                       client: LlmClient | None, top: int | None,
-                       retrieval_ms: float | None) -> AsyncIterator[LlmStreamEvent]:
-    async for item in _steps(service, response, settings, client, stream=True, top=top):
-        if isinstance(item, str):
-            if item:
-                yield LlmStreamEvent(event="reasoning", data=json.dumps({"text": item}))
-        else:
-            final = item if retrieval_ms is None else item.model_copy(update={"retrieval_ms": retrieval_ms})
-            yield LlmStreamEvent(event="result", data=final.model_dump_json())
-
-
-async def _retrieve(service: DiagnosisService, request: CaseRequest, settings: Settings, top: int,
-                    policy: Any) -> tuple[DiagnosisResponse, float]:
-    started = time.perf_counter()
-    depth = max(top, settings.llm_top_k) if llm_enabled(settings) else top
-    kwargs: dict[str, Any] = {"top": depth, "evidence": True}
-    if policy is not None:
-        kwargs["policy"] = policy
-    response = await asyncio.to_thread(service.diagnose, request, **kwargs)
-    return response, round((time.perf_counter() - started) * 1000, 2)
-
-
-async def _steps(service: DiagnosisService, response: DiagnosisResponse, settings: Settings,
-                 client: LlmClient | None, *, stream: bool, top: int | None) -> AsyncIterator[str | LlmDiagnosis]:
-    """Reasoning text pieces (stream mode) and, last, the `LlmDiagnosis`."""
+async def llm_step(grounding: Grounding, response: DiagnosisResponse, settings: Settings, *,
+                   client: LlmClient | None = None, stream: bool = True,
+                   top: int | None = None) -> AsyncIterator[str | LlmDiagnosis]:
+    """Reasoning text pieces as the model writes them (stream mode, ids the graph lacks masked) and, last, the `LlmDiagnosis`."""
     started = time.perf_counter()
     if not llm_enabled(settings):
         yield _fallback(response, _Outcome("off", STATUS_MEANING["off"]), started, top)
@@ -171,14 +93,16 @@ async def _steps(service: DiagnosisService, response: DiagnosisResponse, setting
     if client is None:
         client = LlmClient.from_settings(settings)
     outcome = _Outcome("ok")
-    scrubber = _StreamScrubber(service.graph)
+    scrubber = _StreamScrubber(grounding.graph)
     try:
         async for piece in _call_model(client, response, settings, outcome, stream=stream):
             released = scrubber.feed(piece)
             if released:
                 yield released
         if stream:
-            yield scrubber.flush()
+            rest = scrubber.flush()
+            if rest:
+                yield rest
     finally:
         if owned:
             await client.aclose()
@@ -186,7 +110,7 @@ async def _steps(service: DiagnosisService, response: DiagnosisResponse, setting
         yield _fallback(response, outcome, started, top)
         return
     # Grounding reads the graph (a network round-trip per look-up on Neo4j): off the event loop.
-    yield await asyncio.to_thread(_ground, service, response, settings, outcome, started, top)
+    yield await asyncio.to_thread(_ground, grounding, response, settings, outcome, started, top)
 
 
 async def _call_model(client: LlmClient, response: DiagnosisResponse, settings: Settings, outcome: _Outcome, *,
@@ -308,30 +232,25 @@ def _fallback(response: DiagnosisResponse, outcome: _Outcome, started: float, to
     return LlmDiagnosis(retrieval=response, llm=report, ranking=ranking)
 
 
-def _universe(service: DiagnosisService) -> Collection[str]:
-    engine = getattr(service, "engine", None)
-    index = getattr(engine, "index", None)
-    return getattr(index, "disease_ids", ())
-
-
-def _ground(service: DiagnosisService, response: DiagnosisResponse, settings: Settings, outcome: _Outcome,
+def _ground(grounding: Grounding, response: DiagnosisResponse, settings: Settings, outcome: _Outcome,
             started: float, top: int | None) -> LlmDiagnosis:
     parsed = outcome.parsed
     assert parsed is not None
-    resolver = DiseaseResolver(service.graph, response.candidates, universe=_universe(service),
+    graph = grounding.graph
+    resolver = DiseaseResolver(graph, response.candidates, universe=grounding.universe,
                                fuzzy_threshold=settings.llm_fuzzy_threshold)
     grounded = ground_answer(parsed.answer, resolver)
-    ungrounded = _scrub_ungrounded(grounded.ungrounded, service)
+    ungrounded = _scrub_ungrounded(grounded.ungrounded, graph)
     if not grounded.ordered:
         outcome.status = "all_ungrounded"
         outcome.detail = f"none of the {grounded.named} disease(s) named could be resolved to a graph id"
-        return _fallback(response, outcome, started, top, ungrounded, _scrub_one(parsed.reasoning, service))
+        return _fallback(response, outcome, started, top, ungrounded, _scrub_one(parsed.reasoning, graph))
     ranking = fuse(response.candidates, grounded, weight=settings.llm_fusion_weight, k=settings.llm_fusion_k)
     # Model-written text reaches the client only with ids the graph holds.
     texts = [parsed.reasoning or "", *parsed.answer.next_workup]
     for row in ranking:
         texts += [*row.explains, *row.contradicts]
-    clean = iter(scrub_ids(texts, service.graph))
+    clean = iter(scrub_ids(texts, graph))
     reasoning = next(clean) or None
     workup = [next(clean) for _ in parsed.answer.next_workup]
     ranking = [row.model_copy(update={"explains": [next(clean) for _ in row.explains],
@@ -352,11 +271,11 @@ def _ground(service: DiagnosisService, response: DiagnosisResponse, settings: Se
     return LlmDiagnosis(retrieval=response, llm=report, ranking=ranking[: top or None])
 
 
-def _scrub_one(text: str | None, service: DiagnosisService) -> str | None:
-    return scrub_ids([text], service.graph)[0] if text else None
+def _scrub_one(text: str | None, graph: KnowledgeGraph) -> str | None:
+    return scrub_ids([text], graph)[0] if text else None
 
 
-def _scrub_ungrounded(items: list[UngroundedName], service: DiagnosisService) -> list[UngroundedName]:
+def _scrub_ungrounded(items: list[UngroundedName], graph: KnowledgeGraph) -> list[UngroundedName]:
     texts = [t for u in items for t in (u.text, u.reason)]
-    clean = iter(scrub_ids(texts, service.graph))
+    clean = iter(scrub_ids(texts, graph))
     return [u.model_copy(update={"text": next(clean), "reason": next(clean)}) for u in items]

@@ -10,6 +10,9 @@ __all__ = [
     "SourceMissingError",
     "SnapshotNotFoundError",
     "SnapshotBuildError",
+    "ReleaseFetchError",
+    "ChecksumMismatchError",
+    "RefreshError",
     "UnknownTermError",
     "ObsoleteTermError",
     "UnknownEntityError",
@@ -41,6 +44,26 @@ class SourceFormatError(RaregraphError):
 
 class SourceMissingError(RaregraphError):
     """A release file the build needs is not where it was looked for."""
+
+
+class ReleaseFetchError(SourceMissingError):
+    """A release file could not be fetched (index, server or folder unreachable, or incomplete)."""
+
+
+class ChecksumMismatchError(ReleaseFetchError):
+    """A fetched file's sha256 is not the pinned one; the file is not used."""
+
+    def __init__(self, what: str, expected: str, actual: str) -> None:
+        super().__init__(f"{what}: sha256 {actual} does not match the pinned {expected}; refused, nothing used")
+        self.expected, self.actual = expected, actual
+
+
+class RefreshError(RaregraphError):
+    """A step of `data refresh` failed; the active snapshot is unchanged."""
+
+    def __init__(self, step: str, cause: BaseException) -> None:
+        super().__init__(f"refresh failed at step '{step}' (the active snapshot is unchanged): {cause}")
+        self.step = step
 
 
 class SnapshotNotFoundError(RaregraphError):

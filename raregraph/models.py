@@ -144,10 +144,13 @@ class TermMatchOut(BaseModel):
     disease_label: str
     relation: str = Field(description="exact | more_specific | less_specific | related")
     via: str | None = Field(None, description="Shared ancestor, for related matches")
-    ic: float = Field(description="Information content credited, nats")
+    ic: float = Field(description="Information content credited, nats, over the ranking corpus "
+                                  "(GET /v1/terms/{id} `ranking_information_content`)")
     frequency: float | None = Field(None, description="Annotated frequency in the disease, 0-1 (None: not given)")
     frequency_raw: str | None = None
     provenance: FactOut | None = None
+    score: float | None = Field(None, description="Nats the ranking took from this match: w·IC + log f (IC scaled "
+                                                    "down for related matches)")
 
 
 class ContradictionOut(BaseModel):

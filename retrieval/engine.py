@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from raregraph.etl.merge import connected_ids
+from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, GenotypeScorer, PhenotypeScorer, ScoringParams, VariantHit
 from raregraph.retrieval.twins import GeneTwins, TwinMatch
@@ -30,6 +32,16 @@ class EquivalenceGroups:
     @classmethod
     def singletons(cls, disease_ids: Sequence[str]) -> "EquivalenceGroups":
         return cls(np.arange(len(disease_ids)), tuple((d,) for d in disease_ids))
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot, disease_ids: Sequence[str]) -> "EquivalenceGroups":
+        """Groups from the snapshot's exact cross-references (`disease_xrefs.mapping_exact`)."""
+        xrefs = snapshot.table("disease_xrefs")
+        if "mapping_exact" in xrefs.columns and xrefs.height:
+            pairs = xrefs.filter(pl.col("mapping_exact").fill_null(False)).select("disease_id", "xref_id").rows()
+        else:
+            pairs = []
+        return cls.from_pairs(disease_ids, pairs)
 
     @classmethod
     def from_pairs(cls, disease_ids: Sequence[str], exact_pairs: Sequence[tuple[str, str]]) -> "EquivalenceGroups":
@@ -186,14 +198,3 @@ class RankingEngine:
         best -= best.max()
         weights = np.exp(best / temperature)
         return weights / weights.sum()
-
-    def variant_hits(self, variants: Sequence[Mapping[str, str | None]]) -> tuple[list[VariantHit], list[int]]:
-        """Resolve variants (dicts with gene/hgnc/zygosity) to gene rows; also return the unresolved positions."""
-        hits, unresolved = [], []
-        for i, v in enumerate(variants):
-            row = next((r for r in self.gene_rows([v.get("hgnc"), v.get("gene")]) if r is not None), None)
-            if row is None:
-                unresolved.append(i)
-            else:
-                hits.append(VariantHit(row, v.get("zygosity")))
-        return hits, unresolved

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.model import DiseaseId, HpoId
-from raregraph.kg.ontology_math import ancestor_closure, annotation_closure, information_content
+from raregraph.kg.ontology import SnapshotOntology
 
 __all__ = ["RankingIndex", "INHERITANCE_MODES", "CACHE_VERSION"]
 
@@ -86,8 +86,9 @@ class RankingIndex:
     # --- building and caching -------------------------------------------------------------------
 
     @classmethod
-    def load(cls, snapshot: Snapshot, *, unknown_frequency: float, databases: tuple[str, ...]) -> "RankingIndex":
-        """Load from the snapshot's cache, building (and caching) it on first use."""
+    def load(cls, snapshot: Snapshot, *, unknown_frequency: float, databases: tuple[str, ...],
+             ontology: SnapshotOntology | None = None) -> "RankingIndex":
+        """Load from the snapshot's cache, building (and caching) it on first use from the snapshot's `ontology`."""
         key = f"v{CACHE_VERSION}-f{unknown_frequency:.3f}-{'+'.join(sorted(databases))}"
         folder = snapshot.cache_dir("ranking") / key
         if (folder / "meta.json").is_file():
@@ -95,22 +96,19 @@ class RankingIndex:
                 return cls._read(folder)
             except (OSError, ValueError, KeyError) as err:  # a damaged cache is rebuilt, never trusted
                 log.warning("ranking cache %s unreadable (%s); rebuilding", folder, err)
-        index = cls.build(snapshot, unknown_frequency=unknown_frequency, databases=databases)
+        index = cls.build(snapshot, unknown_frequency=unknown_frequency, databases=databases, ontology=ontology)
         index._write(folder)
         return index
 
     @classmethod
-    def build(cls, snapshot: Snapshot, *, unknown_frequency: float, databases: tuple[str, ...]) -> "RankingIndex":
-        """Build from the snapshot's tables; cost ~1 s for the default snapshot."""
-        terms = snapshot.table("terms")
-        term_ids = tuple(HpoId(t) for t in terms["id"].to_list())
-        position = {t: i for i, t in enumerate(term_ids)}
-        parents = snapshot.table("term_parents")
-        closure = ancestor_closure(
-            len(term_ids),
-            parents["term_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy(),
-            parents["parent_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy(),
-        )
+    def build(cls, snapshot: Snapshot, *, unknown_frequency: float, databases: tuple[str, ...],
+              ontology: SnapshotOntology | None = None) -> "RankingIndex":
+        """Build from the snapshot's tables; cost ~1 s for the default snapshot.
+
+        Terms, closure and IC are the snapshot's one ontology index (IC over the corpus of `databases`).
+        """
+        onto = (ontology or SnapshotOntology(snapshot)).index
+        term_ids, position, closure = onto.term_ids, dict(onto.position), onto.closure
         pheno = snapshot.table("disease_phenotypes").filter(
             (pl.col("aspect") == "P") & pl.col("term_id").is_in(list(position))
             & pl.col("disease_id").str.split(":").list.first().is_in(list(databases))
@@ -124,7 +122,7 @@ class RankingIndex:
         cols = present["term_id"].replace_strict(position, return_dtype=pl.Int64).to_numpy()
         values = present["frequency"].fill_null(unknown_frequency).clip(1e-6, 1.0).to_numpy().astype(np.float32)
         direct = _max_by_cell(rows, cols, values, shape)
-        ic = information_content(annotation_closure(direct.astype(bool), closure))
+        ic = onto.ic_of(databases)
         freq = _max_propagate(rows, cols, values, closure, shape)
 
         neg = pheno.filter(pl.col("negated") & pl.col("disease_id").is_in(list(row_of)))

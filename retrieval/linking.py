@@ -20,7 +20,9 @@ from typing import Literal
 
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import PHENOTYPIC_ABNORMALITY, HpoId, normalize_label
-from raregraph.retrieval.embeddings import DEFAULT_MODEL, EmbeddingUnavailableError, Neighbour, TermEmbeddingIndex
+from raregraph.retrieval.embeddings import (
+    DEFAULT_MODEL, EmbeddingUnavailableError, EncodeProgress, Neighbour, TermEmbeddingIndex,
+)
 from raregraph.retrieval.mentions import (
     STOPWORDS, Mention, SentenceContext, Token, analyze, chunks, is_content_word, sentences,
 )
@@ -111,10 +113,15 @@ class TermLinker:
         self.max_ngram = max_ngram
         self._index = index
         self._index_error: str | None = None
+        self.progress: EncodeProgress | None = None  # told (done, total) while a first use builds the index
 
     @property
     def index(self) -> TermEmbeddingIndex | None:
         """The embedding index, or None when the tier is disabled or cannot run (see `embedding_status`)."""
+        return self.build_index(self.progress)
+
+    def build_index(self, progress: EncodeProgress | None = None) -> TermEmbeddingIndex | None:
+        """`index`, built (or loaded from its cache) now; `progress(done, total)` follows a first build's encoding."""
         if self._index is None and self._index_error is None:
             if not self.settings.enabled:
                 self._index_error = "off: disabled in settings"
@@ -122,7 +129,7 @@ class TermLinker:
                 try:
                     self._index = TermEmbeddingIndex.build(
                         self.graph, model=self.settings.model, cache_dir=self.settings.cache_dir,
-                        device=self.settings.device)
+                        device=self.settings.device, progress=progress)
                 except EmbeddingUnavailableError as e:
                     self._index_error = f"unavailable: {e}"
         return self._index

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,7 +14,7 @@ import scipy.sparse as sp
 from raregraph.kg.ontology_math import concatenated_ranges
 from raregraph.retrieval.index import INHERITANCE_MODES, RankingIndex
 
-__all__ = ["ScoringParams", "CaseVector", "VariantHit", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
+__all__ = ["ScoringParams", "CaseVector", "VariantHit", "TermWin", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,14 @@ class ScoringParams:
     gene_scale: float = 2.10
     gene_bonus: float = 0.34
     zygosity_mismatch: float = 4.66
+    # A disease the snapshot links to no gene (its gene unknown, or newer than the gene table: HPO
+    # 2026 phenotypes with 2025 gene links) gets this share of a hit's credit when the case has a
+    # variant in a known disease gene: without it the variant lifts only the diseases already linked to
+    # that gene (e.g. an older allelic disorder) over the right, newer one (issue 14, item 5). 0.75: best
+    # MRR on the 3,145 PV dev cases outside dev_sample on the 2026-06-06 snapshot (grid 0 / 0.25 / 0.5 /
+    # 0.65 / 0.75 / 0.8 / 0.85 / 0.9 / 1: MRR 0.838 / 0.857 / 0.884 / 0.906 / 0.914 / 0.911 / 0.904 / 0.884 /
+    # 0.769; top-1 0.789 at 0 → 0.870; the 443 cases whose gold has no gene link 0.156 → 0.847).
+    gene_unknown_share: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,21 @@ class VariantHit:
 
     gene_row: int
     zygosity: str | None  # heterozygous | homozygous | hemizygous | None
+
+
+@dataclass(frozen=True)
+class TermWin:
+    """How one disease explained one present term in its score: the match that won the row-wise max.
+
+    kind: `direct` (the credited term is annotated to the disease), `propagated` (the disease has the
+    credited term through a more specific annotation), `partial` (only a common ancestor, IC scaled
+    by `partial_ic`). `disease_term` is the annotation whose frequency the match used.
+    """
+
+    kind: Literal["direct", "propagated", "partial"]
+    term: int  # position of the credited term: the case term itself or one of its ancestors
+    disease_term: int  # position of the disease's annotated term that supplied the frequency
+    value: float  # nats the match added, w·IC + log f (before any NOT-annotation penalty)
 
 
 class PhenotypeScorer:
@@ -134,6 +158,36 @@ class PhenotypeScorer:
         contradicted = self._negated_below([q]) > 0
         return best - self.params.negated_penalty * contradicted
 
+    def winners(self, terms: Sequence[int], rows: Sequence[int]) -> dict[int, list[TermWin | None]]:
+        """For each present term position q and disease row, the match `term_scores(q)` took its max from (None: none).
+
+        Reads the same side-by-side matrix as the score; on ties the exact annotation wins, then the
+        disease's own more specific forms of q, then ancestors by IC. Cost: a gather of the matrix's
+        ~3 x ancestors columns per term, and one pass over each row's annotations' ancestors.
+        """
+        index, n = self.index, self._n_terms
+        picked = np.asarray(rows, dtype=np.int64)
+        position = self._match.positions(picked)
+        sources = _AnnotationSources(index, rows)
+        found: dict[int, list[TermWin | None]] = {}
+        for q in terms:
+            ancestors = index.closure.indices[index.closure.indptr[q]:index.closure.indptr[q + 1]]
+            others = sorted((int(a) for a in ancestors if a != q), key=lambda a: (-index.ic[a], a))
+            columns = np.array([q, n + q, *others, *(a + 2 * n for a in [q, *others])], dtype=np.int64)
+            values = self._match.cells(picked, columns, position)
+            best = values.argmax(axis=1)
+            wins: list[TermWin | None] = []
+            for i, j in enumerate(best.tolist()):
+                if values[i, j] <= 0:
+                    wins.append(None)
+                    continue
+                column = int(columns[j])
+                kind, term = ("direct", "propagated", "partial")[column // n], column % n
+                disease_term = term if kind == "direct" else sources.of(i, term)
+                wins.append(TermWin(kind, term, disease_term, float(values[i, j]) - self._shift))  # type: ignore[arg-type]
+            found[q] = wins
+        return found
+
     @cached_property
     def background(self) -> np.ndarray:
         """float32 `(n_diseases,)`: mean `term_scores` of each disease for a present term drawn from
@@ -173,6 +227,37 @@ class PhenotypeScorer:
         return total
 
 
+class _AnnotationSources:
+    """Per disease row, its direct annotations and their ancestors as flat arrays, for finding which
+    annotation a propagated frequency `freq[row, term]` came from (built once per row, on first need)."""
+
+    def __init__(self, index: RankingIndex, rows: Sequence[int]) -> None:
+        self._index = index
+        self._rows = list(rows)
+        self._pairs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def of(self, i: int, term: int) -> int:
+        """The direct annotation of row `rows[i]` at or below `term` with the largest frequency (then IC, position)."""
+        owner, ancestor, frequency = self._row(i)
+        below = ancestor == term
+        candidates, values = owner[below], frequency[below]
+        ic = self._index.ic[candidates]
+        best = np.lexsort((candidates, -ic, -values))[0]  # max frequency, then max IC, then lowest position
+        return int(candidates[best])
+
+    def _row(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if i not in self._pairs:
+            direct, closure = self._index.direct, self._index.closure
+            row = self._rows[i]
+            annotated = direct.indices[direct.indptr[row]:direct.indptr[row + 1]].astype(np.int64)
+            frequency = direct.data[direct.indptr[row]:direct.indptr[row + 1]]
+            starts, ends = closure.indptr[annotated], closure.indptr[annotated + 1]
+            repeat = ends - starts
+            self._pairs[i] = (np.repeat(annotated, repeat), closure.indices[concatenated_ranges(starts, ends)],
+                              np.repeat(frequency, repeat))
+        return self._pairs[i]
+
+
 class ColumnMax:
     """Row-wise max over a few columns of a sparse matrix, fast: heavy columns are kept dense.
 
@@ -187,6 +272,33 @@ class ColumnMax:
         self._slot = np.full(csc.shape[1], -1, dtype=np.int64)  # row of each heavy column in _dense
         self._slot[heavy] = np.arange(len(heavy))
         self._dense = csc[:, heavy].toarray().T.copy() if len(heavy) else np.zeros((0, self._n), np.float32)
+
+    def cells(self, rows: np.ndarray, columns: np.ndarray, position: np.ndarray | None = None) -> np.ndarray:
+        """float32 `(len(rows), len(columns))`: the stored values (0 where none) of a few rows and columns.
+
+        `position` (int64 `(n_rows,)`, -1 outside `rows`) may be passed in when reading many column sets.
+        """
+        out = np.zeros((len(rows), len(columns)), dtype=np.float32)
+        slots = self._slot[columns]
+        heavy = np.flatnonzero(slots >= 0)
+        if len(heavy):
+            out[:, heavy] = self._dense[slots[heavy][:, None], rows[None, :]].T
+        sparse = np.flatnonzero(slots < 0)
+        if len(sparse):
+            if position is None:
+                position = self.positions(rows)
+            starts, ends = self._ptr[columns[sparse]], self._ptr[columns[sparse] + 1]
+            offsets = concatenated_ranges(starts, ends)
+            where = position[self._rows[offsets]]
+            keep = where >= 0
+            out[where[keep], np.repeat(sparse, ends - starts)[keep]] = self._data[offsets][keep]
+        return out
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """int64 `(n_rows,)`: each row's place in `rows`, -1 for the others."""
+        position = np.full(self._n, -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        return position
 
     def __call__(self, columns: Sequence[int] | np.ndarray) -> np.ndarray:
         # Whole-array operations only: the per-column Python loop this replaces was half of a
@@ -221,6 +333,7 @@ class GenotypeScorer:
         self.index = index
         self.params = params
         self._gene_diseases = index.disease_genes.T.tocsr()  # (n_genes, n_diseases)
+        self._geneless = np.diff(index.disease_genes.tocsr().indptr) == 0  # bool (n_diseases,)
         known = index.inheritance.any(axis=1)
         self._dominant = index.inheritance[:, self._DOMINANT].any(axis=1) | ~known
         self._recessive = index.inheritance[:, self._RECESSIVE].any(axis=1) | ~known
@@ -250,5 +363,9 @@ class GenotypeScorer:
             consistent = (self._recessive[rows] & biallelic) | (self._dominant[rows] & monoallelic)
             score = unit - params.zygosity_mismatch * ~consistent
             best[rows] = np.maximum(best[rows], score)
+        lifted = not np.isneginf(best).all()
         best[np.isneginf(best)] = 0.0
+        if params.gene_unknown_share and lifted:
+            # only when some variant landed on a known disease gene (else nothing was lifted)
+            best[self._geneless] = params.gene_unknown_share * unit
         return best

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 from raregraph.etl.snapshot import Snapshot
+from raregraph.kg.ontology import SnapshotOntology
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import ScoringParams
 
@@ -70,6 +71,7 @@ class GeneTwins:
         *,
         databases: tuple[str, ...],
         same_disease: Sequence[Sequence[str]],
+        ontology: SnapshotOntology | None = None,
     ) -> GeneTwins | None:
         """Twins from `databases` (cached index); None when the snapshot describes no such disease.
 
@@ -80,7 +82,8 @@ class GeneTwins:
         """
         if not databases:
             return None
-        index = RankingIndex.load(snapshot, unknown_frequency=universe.unknown_frequency, databases=databases)
+        index = RankingIndex.load(snapshot, unknown_frequency=universe.unknown_frequency, databases=databases,
+                                  ontology=ontology)
         if not index.disease_ids or universe.gene_ids != index.gene_ids or universe.term_ids != index.term_ids:
             return None
         # One scale for both components of the mixture: a term credits the same IC (the universe's)

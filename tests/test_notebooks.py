@@ -16,6 +16,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_cells_run(notebook: Path, default_snapshot: Snapshot, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAREGRAPH_SNAPSHOT_DIR", str(default_snapshot.path.parent))
+    monkeypatch.setenv("RAREGRAPH_RELEASE", "2025-01-16")  # the session's snapshot (the default pulls the latest)
     # The embedding tier would encode all ~39k HPO names for this fresh snapshot (minutes on 2 cores);
     # it has its own tests on a restricted index, so the notebook runs on the exact tier here.
     monkeypatch.setenv("RAREGRAPH_EMBEDDING_ENABLED", "false")

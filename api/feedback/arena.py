@@ -5,70 +5,101 @@ method. Bradley–Terry strengths are fitted by Hunter's MM iterations (ties cou
 each side; every compared pair gets half a pseudo-win each way, so an undefeated model has a
 finite rating) and shown on the Elo scale, 1000 + 400·log10(strength), as LMSYS's Chatbot Arena
 reports them. 95 % intervals: percentiles of 1,000 bootstrap resamples of the comparisons
-(seeded, so an export is reproducible). Dimension means carry a Student-t 95 % interval.
+(seeded, so an export is reproducible). Dimension means carry a Student-t 95 % interval. Pure
+Python: a handful of models, and api/ uses no numerical libraries (tests/test_layering.py).
 """
 
 from __future__ import annotations
 
 import math
+import random
+import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from raregraph.api.feedback.models import RATING_DIMENSIONS
 
 if TYPE_CHECKING:
     from raregraph.api.feedback.store import FeedbackStore, StoredFeedback
 
-__all__ = ["bradley_terry", "arena_table", "BOOTSTRAP_ROUNDS"]
+__all__ = ["bradley_terry", "arena_table", "t_quantile_975", "BOOTSTRAP_ROUNDS"]
 
 BOOTSTRAP_ROUNDS = 1000
 _PSEUDO = 0.5
 _SEED = 20240426
+_T_TABLE = {3: 3.1824, 4: 2.7764}
+Game = tuple[int, int, int]  # (winner, loser, tie flag)
 
 
-def bradley_terry(n_models: int, games: np.ndarray, *, iterations: int = 200) -> np.ndarray:
-    """Strengths (geometric mean 1) from `games`, an int array `(n, 3)` of (winner, loser, tie flag).
+def bradley_terry(n_models: int, games: Sequence[Game], *, iterations: int = 200) -> list[float]:
+    """Strengths (geometric mean 1) from (winner, loser, tie) games; pure Python: a handful of models.
 
-    Cost: O(iterations · n_models²).
+    Cost: O(games + iterations · n_models²).
     """
-    wins = np.zeros((n_models, n_models))
-    winner, loser, tie = games[:, 0], games[:, 1], games[:, 2].astype(bool)
-    np.add.at(wins, (winner, loser), np.where(tie, 0.5, 1.0))
-    np.add.at(wins, (loser[tie], winner[tie]), 0.5)
-    played = wins + wins.T
-    compared = played > 0
-    wins = wins + _PSEUDO * compared
-    played = wins + wins.T
-    total_wins = wins.sum(axis=1)
-    p = np.ones(n_models)
+    wins = [[0.0] * n_models for _ in range(n_models)]
+    for winner, loser, tie in games:
+        if tie:
+            wins[winner][loser] += 0.5
+            wins[loser][winner] += 0.5
+        else:
+            wins[winner][loser] += 1.0
+    pairs = [(i, j) for i in range(n_models) for j in range(n_models) if i != j and wins[i][j] + wins[j][i] > 0]
+    for i, j in pairs:
+        wins[i][j] += _PSEUDO
+    played = [[wins[i][j] + wins[j][i] for j in range(n_models)] for i in range(n_models)]
+    total = [sum(row) for row in wins]
+    p = [1.0] * n_models
     for _ in range(iterations):
-        denom = (played / (p[:, None] + p[None, :])).sum(axis=1)
-        new = np.where(denom > 0, total_wins / np.where(denom > 0, denom, 1), 1.0)
-        new = np.maximum(new, 1e-12)
-        new /= math.exp(np.log(new).mean())
-        if np.allclose(new, p, rtol=1e-10, atol=0):
-            p = new
-            break
+        new = []
+        for i in range(n_models):
+            denom = sum(played[i][j] / (p[i] + p[j]) for j in range(n_models) if j != i and played[i][j])
+            new.append(max(total[i] / denom, 1e-12) if denom > 0 else 1.0)
+        mean_log = sum(math.log(x) for x in new) / n_models
+        new = [x / math.exp(mean_log) for x in new]
+        done = all(abs(a - b) <= 1e-10 * b for a, b in zip(new, p, strict=True))
         p = new
+        if done:
+            break
     return p
 
 
-def _elo(strength: np.ndarray) -> np.ndarray:
-    return 1000.0 + 400.0 * np.log10(strength)
+def _elo(strength: Sequence[float]) -> list[float]:
+    return [1000.0 + 400.0 * math.log10(x) for x in strength]
+
+
+def t_quantile_975(df: int) -> float:
+    """Student-t 97.5 % quantile: exact for 1 and 2 degrees of freedom, tabled for 3 and 4, Cornish–Fisher
+    beyond (error < 0.003 against scipy.stats.t).
+
+    >>> round(t_quantile_975(1), 3), round(t_quantile_975(2), 3), round(t_quantile_975(10), 2)
+    (12.706, 4.303, 2.23)
+    """
+    if df == 1:
+        return math.tan(math.pi * 0.475)
+    if df == 2:
+        return 0.95 / math.sqrt(2 * 0.975 * 0.025)
+    if df in _T_TABLE:
+        return _T_TABLE[df]
+    z = statistics.NormalDist().inv_cdf(0.975)
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
 
 
 def _mean_ci(values: Sequence[int]) -> dict[str, Any]:
     n = len(values)
-    mean = float(np.mean(values)) if n else None
-    if n < 2:
+    mean = statistics.fmean(values) if n else None
+    if n < 2 or mean is None:
         return {"n": n, "mean": mean, "ci95": None}
-    from scipy.stats import t
+    half = t_quantile_975(n - 1) * statistics.stdev(values) / math.sqrt(n)
+    return {"n": n, "mean": round(mean, 4), "ci95": [round(mean - half, 4), round(mean + half, 4)]}
 
-    half = float(t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
-    return {"n": n, "mean": round(mean or 0.0, 4), "ci95": [round((mean or 0) - half, 4), round((mean or 0) + half, 4)]}
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def arena_table(verdicts: Sequence[StoredFeedback], store: FeedbackStore) -> dict[str, Any]:
@@ -104,16 +135,14 @@ def arena_table(verdicts: Sequence[StoredFeedback], store: FeedbackStore) -> dic
     elo: dict[str, float] = {}
     ci: dict[str, list[float]] = {}
     if games:
-        array = np.array(games, dtype=int)
-        fitted = _elo(bradley_terry(len(names), array))
-        rng = np.random.default_rng(_SEED)
-        samples = np.array([_elo(bradley_terry(len(names), array[rng.integers(0, len(array), len(array))]))
-                            for _ in range(BOOTSTRAP_ROUNDS)])
-        low, high = np.percentile(samples, [2.5, 97.5], axis=0)
+        fitted = _elo(bradley_terry(len(names), games))
+        rng = random.Random(_SEED)
+        samples = [_elo(bradley_terry(len(names), rng.choices(games, k=len(games)))) for _ in range(BOOTSTRAP_ROUNDS)]
         for n in record:
             i = index[n]
-            elo[n] = round(float(fitted[i]), 1)
-            ci[n] = [round(float(low[i]), 1), round(float(high[i]), 1)]
+            column = [sample[i] for sample in samples]
+            elo[n] = round(fitted[i], 1)
+            ci[n] = [round(_percentile(column, 2.5), 1), round(_percentile(column, 97.5), 1)]
     rows = []
     for n in names:
         games_of = record.get(n, {"wins": 0, "losses": 0, "ties": 0})

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from pydantic import ValidationError
 
-from raregraph.api.cli_support import guard, out_console
+from raregraph.api.cli.support import guard, out_console
 from raregraph.api.feedback.schemas import FeedbackIn
 from raregraph.errors import InvalidFeedbackError
 from raregraph.settings import Settings

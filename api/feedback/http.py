@@ -11,12 +11,12 @@ from raregraph.api.feedback.grounding import SnapshotDiseases
 from raregraph.api.feedback.record import record_response
 from raregraph.api.feedback.schemas import FeedbackIn, FeedbackOut
 from raregraph.api.feedback.store import FeedbackStore, StoredFeedback
-from raregraph.api.http_errors import Problem
+from raregraph.api.http.problems import Problem
 from raregraph.errors import ForbiddenError
 from raregraph.models import CaseRequest, DiagnosisResponse
 from raregraph.settings import Settings
 
-__all__ = ["router", "install", "FEEDBACK_SCOPE", "record_for"]
+__all__ = ["router", "install", "FEEDBACK_SCOPE", "record_for", "record_result"]
 
 FEEDBACK_SCOPE = "feedback"
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -50,14 +50,19 @@ def record_for(request: Request, case: CaseRequest, response: DiagnosisResponse,
     in a worker thread.
     """
     settings: Settings = request.app.state.settings
-    phenopacket = getattr(case, "phenopacket", None)
-    if phenopacket is not None:
-        from raregraph.retrieval.phenopacket_input import case_from_phenopacket
-
-        case = case_from_phenopacket(phenopacket)
+    as_case = getattr(case, "as_case", None)  # a DiagnoseRequest: the phenopacket it may carry is read first
+    if as_case is not None:
+        case = as_case()
     return record_response(getattr(request.app.state, "feedback_store", None), case, response,
                            client=getattr(request.state, "client_name", None),
                            store_text=settings.feedback_store_text, llm=llm, ranking=ranking)
+
+
+def record_result(request: Request, body: CaseRequest, result: Any) -> Any:
+    """`record_for` with the LLM report and the ranking a pipeline `DiagnoseResult` carries."""
+    ranking = getattr(result, "ranking", None)
+    return record_for(request, body, result, llm=getattr(result, "llm", None),
+                      ranking=[r.disease_id for r in ranking] if ranking is not None else None)
 
 
 def _author(request: Request, settings: Settings) -> str:

@@ -60,7 +60,8 @@ def _case_record(case: CaseRequest, store_text: bool) -> dict[str, Any]:
 
 
 def _retrieval_record(response: DiagnosisResponse, store_text: bool) -> dict[str, Any]:
-    doc = response.model_dump(mode="json", exclude={"response_id"})
+    # the differential only (a pipeline result also carries `llm` and `ranking`, kept in their own columns)
+    doc = response.model_dump(mode="json", include=set(DiagnosisResponse.model_fields) - {"response_id"})
     text = doc["case"].get("text")
     if text is not None and not store_text:
         text["linked"], text["unlinked"] = [], []  # phrases of the patient's notes; the ids they gave stay

@@ -11,13 +11,14 @@ from pathlib import Path
 import polars as pl
 
 from raregraph.errors import SourceFormatError, SourceMissingError
+from raregraph.etl.provenance import UNKNOWN
 from raregraph.etl.sources.base import ParseReport, SourceOutput, describe_file
 from raregraph.etl.sources.hpo_frequency import parse_hpo_frequency
 from raregraph.etl.tables import conform
 
 __all__ = [
     "HpoPaths", "HpoaRow", "HPOA_COLUMNS", "ASPECTS",
-    "find_hpo_files", "load_hpo", "parse_obo", "iter_hpoa", "read_hpoa_version",
+    "find_hpo_files", "load_hpo", "parse_obo", "iter_hpoa", "read_hpoa_version", "read_obo_version",
 ]
 
 OBO_NAME, HPOA_NAME, G2P_NAME = "hp.obo", "phenotype.hpoa", "genes_to_phenotype.txt"
@@ -121,6 +122,15 @@ def _obo_rows(onto: object) -> tuple[list[dict[str, object]], list[dict[str, obj
                 if _HPO_ID.match(parent.id):
                     parents.append({"term_id": term.id, "parent_id": parent.id})
     return terms, synonyms, parents
+
+
+def read_obo_version(path: Path) -> str | None:
+    """The release date of an OBO file's `data-version:` header line (`hp/releases/2026-06-06`)."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for _, line in zip(range(50), handle):
+            if line.startswith("data-version:"):
+                return line.split("/")[-1].strip() or None
+    return None
 
 
 def _release_from_text(text: str) -> str | None:
@@ -324,13 +334,14 @@ def load_hpo(
     hpoa_frames, hpoa_notes = _hpoa_frames(
         paths.hpoa, hpoa_release, report if skip_bad_records else None, exclude_references
     )
-    # genes_to_phenotype.txt carries no version line; it ships with (and is built from) the hpoa.
-    g2p_frames = _g2p_frames(paths.genes_to_phenotype, hpoa_release)
+    # genes_to_phenotype.txt states no release, and may come from another release than the hpoa
+    # beside it (issue 14): its rows say `unknown`, its manifest entry where the file came from.
+    g2p_frames = _g2p_frames(paths.genes_to_phenotype, UNKNOWN)
     tables = {name: conform(name, frame) for name, frame in {**obo_frames, **hpoa_frames, **g2p_frames}.items()}
     files = [
         describe_file(f"hpo:{OBO_NAME}", paths.obo, obo_release),
         describe_file(f"hpo:{HPOA_NAME}", paths.hpoa, hpoa_release),
-        describe_file(f"hpo:{G2P_NAME}", paths.genes_to_phenotype, None),
+        describe_file(f"hpo:{G2P_NAME}", paths.genes_to_phenotype, UNKNOWN),
     ]
     notes: dict[str, object] = {"hpo_release": obo_release, "hpoa_release": hpoa_release, **hpoa_notes}
     if exclude_references:

@@ -24,7 +24,7 @@ from raregraph.errors import SourceFormatError, SourceMissingError
 from raregraph.etl.sources.base import ParseReport, SourceOutput, describe_file
 from raregraph.etl.tables import conform, empty_frame
 
-__all__ = ["FILE_NAME", "load_mondo_sssom", "find_mondo_sssom", "read_metadata"]
+__all__ = ["FILE_NAME", "RELEASE_KEYS", "load_mondo_sssom", "find_mondo_sssom", "read_metadata"]
 
 FILE_NAME = "mondo.sssom.tsv"
 _REQUIRED = ("subject_id", "predicate_id", "object_id")
@@ -39,7 +39,7 @@ _PREDICATES = {  # SKOS mapping predicate -> (relation label, exact)
 _DATABASES = {"OMIM": "OMIM", "Orphanet": "ORPHA", "ORPHA": "ORPHA", "DECIPHER": "DECIPHER"}
 _MONDO_ID = re.compile(r"^MONDO:\d{7}$")
 _LOCAL_ID = re.compile(r"^\d+$")
-_RELEASE_KEYS = ("mapping_set_version", "mapping_date", "publication_date")
+RELEASE_KEYS = ("mapping_set_version", "mapping_date", "publication_date")
 
 
 def find_mondo_sssom(source_dir: Path) -> Path | None:
@@ -82,7 +82,7 @@ def load_mondo_sssom(path: Path, *, skip_bad_records: bool = False) -> SourceOut
     if missing:
         raise SourceFormatError(path, header_line, f"header lacks {', '.join(missing)}; expected the SSSOM columns "
                                 f"{', '.join(_REQUIRED)} (found {', '.join(table.columns[:8]) or 'none'})")
-    release = next((meta[k] for k in _RELEASE_KEYS if meta.get(k)), None)
+    release = next((meta[k] for k in RELEASE_KEYS if meta.get(k)), None)
     prov = {"source": f"mondo:{path.name}", "release": release}
     report = ParseReport()
     label = pl.col("subject_label") if "subject_label" in table.columns else pl.lit(None, pl.Utf8)
@@ -116,7 +116,7 @@ def load_mondo_sssom(path: Path, *, skip_bad_records: bool = False) -> SourceOut
         "disease_xrefs": conform("disease_xrefs", pl.DataFrame(xrefs, infer_schema_length=None)).unique(maintain_order=True)
         if xrefs else empty_frame("disease_xrefs"),
     }
-    extra = {"mondo": {"metadata": {k: meta[k] for k in (*_RELEASE_KEYS, "license", "mapping_set_id") if k in meta},
+    extra = {"mondo": {"metadata": {k: meta[k] for k in (*RELEASE_KEYS, "license", "mapping_set_id") if k in meta},
                        "mappings_to_other_vocabularies": other_vocabularies}}
     return SourceOutput(files=[describe_file(str(prov["source"]), path, release)], tables=tables, report=report, extra=extra)
 

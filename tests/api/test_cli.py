@@ -17,8 +17,9 @@ runner = CliRunner()
 
 @pytest.fixture
 def env(default_snapshot: Snapshot) -> dict[str, str]:
-    """Point the CLI at the session's snapshot folder, where the default snapshot is already built."""
-    return {"RAREGRAPH_SNAPSHOT_DIR": str(default_snapshot.path.parent)}
+    """Point the CLI at the session's snapshot folder, where the 2025-01-16 snapshot is already built (these
+    tests pin that release's figures; the default is the latest release, pulled on first use)."""
+    return {"RAREGRAPH_SNAPSHOT_DIR": str(default_snapshot.path.parent), "RAREGRAPH_RELEASE": "2025-01-16"}
 
 
 def test_diagnose_json_lists_candidates_best_first(env: dict[str, str]) -> None:

@@ -19,7 +19,7 @@ PHENOPACKETS = TEST_DATA / "eval" / "phenopackets"
 
 @pytest.fixture
 def env(default_snapshot: Snapshot) -> dict[str, str]:
-    return {"RAREGRAPH_SNAPSHOT_DIR": str(default_snapshot.path.parent)}
+    return {"RAREGRAPH_SNAPSHOT_DIR": str(default_snapshot.path.parent), "RAREGRAPH_RELEASE": "2025-01-16"}
 
 
 def test_diagnose_with_a_typed_variant_cites_the_gene(env: dict[str, str]) -> None:

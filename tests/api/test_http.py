@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from raregraph.api.app import create_app
-from raregraph.api.logging_setup import JsonFormatter
-from raregraph.api.security import RateLimiter
-from raregraph.api.service import DiagnosisService, build_service
+from raregraph.api.http.app import create_app
+from raregraph.api.http.logging_setup import JsonFormatter
+from raregraph.api.http.security import RateLimiter
+from raregraph.api.service import build_service
+from raregraph.retrieval.retriever import Retriever
 from raregraph.settings import Settings
 from raregraph.errors import SnapshotNotFoundError
 from raregraph.etl.snapshot import Snapshot
@@ -36,18 +37,18 @@ def api_settings(snapshot: Snapshot, **overrides: Any) -> Settings:
 
 
 @lru_cache(maxsize=4)
-def service_for(path: Path, databases: tuple[str, ...] = ("OMIM", "DECIPHER")) -> DiagnosisService:
+def service_for(path: Path, databases: tuple[str, ...] = ("OMIM", "DECIPHER")) -> Retriever:
     """One service per snapshot for the whole session (the ranking index loads in about a second)."""
     return build_service(Settings(snapshot=str(path), embedding_enabled=False, rank_databases=list(databases)))
 
 
 @pytest.fixture(scope="module")
-def service(default_snapshot: Snapshot) -> DiagnosisService:
+def service(default_snapshot: Snapshot) -> Retriever:
     return service_for(default_snapshot.path)
 
 
 @pytest.fixture(scope="module")
-def client(default_snapshot: Snapshot, service: DiagnosisService) -> Iterator[TestClient]:
+def client(default_snapshot: Snapshot, service: Retriever) -> Iterator[TestClient]:
     with TestClient(create_app(api_settings(default_snapshot), service)) as c:
         yield c
 
@@ -66,16 +67,16 @@ def _problem(response: Any, status: int, kind: str) -> dict[str, Any]:
 # --- meta ----------------------------------------------------------------------------------------
 
 
-def test_healthz_and_readyz(client: TestClient, service: DiagnosisService) -> None:
+def test_healthz_and_readyz(client: TestClient, service: Retriever) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["snapshot_id"] == service.snapshot_id
 
 
-def test_readyz_waits_for_the_service_built_off_the_event_loop(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_readyz_waits_for_the_service_built_off_the_event_loop(default_snapshot: Snapshot, service: Retriever) -> None:
     release = threading.Event()
 
-    def slow_build(settings: Settings) -> DiagnosisService:
+    def slow_build(settings: Settings) -> Retriever:
         release.wait(30)
         return service
 
@@ -92,7 +93,7 @@ def test_readyz_waits_for_the_service_built_off_the_event_loop(default_snapshot:
 
 
 def test_readyz_reports_a_failed_start(default_snapshot: Snapshot) -> None:
-    def broken(settings: Settings) -> DiagnosisService:
+    def broken(settings: Settings) -> Retriever:
         raise SnapshotNotFoundError("snapshot 'nope' not found")
 
     app = create_app(api_settings(default_snapshot), build=broken)
@@ -103,7 +104,7 @@ def test_readyz_reports_a_failed_start(default_snapshot: Snapshot) -> None:
         assert c.get("/healthz").status_code == 200
 
 
-def test_snapshot_manifest(client: TestClient, service: DiagnosisService) -> None:
+def test_snapshot_manifest(client: TestClient, service: Retriever) -> None:
     doc = client.get("/v1/snapshot").json()
     assert doc["snapshot_id"] == service.snapshot_id
     assert {s["name"] for s in doc["manifest"]["sources"]} >= {"hpo:hp.obo", "hpo:phenotype.hpoa"}
@@ -125,7 +126,7 @@ def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
 # --- diagnose ------------------------------------------------------------------------------------
 
 
-def test_diagnose_returns_grounded_candidates_with_evidence(client: TestClient, service: DiagnosisService) -> None:
+def test_diagnose_returns_grounded_candidates_with_evidence(client: TestClient, service: Retriever) -> None:
     r = client.post("/v1/diagnose", params={"top": 5}, json={"id": "c1", "hpo_present": MARFAN, "hpo_excluded": ["HP:0001250"]})
     assert r.status_code == 200, r.text
     doc = r.json()
@@ -206,7 +207,7 @@ def test_nothing_to_rank_on_is_422(client: TestClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def tight(default_snapshot: Snapshot, service: DiagnosisService) -> Iterator[TestClient]:
+def tight(default_snapshot: Snapshot, service: Retriever) -> Iterator[TestClient]:
     settings = api_settings(default_snapshot, max_terms_per_case=3, api_max_variants_per_case=1, api_max_text_chars=20,
                             api_max_body_bytes=2048, api_batch_max_cases=2)
     with TestClient(create_app(settings, service)) as c:
@@ -253,8 +254,8 @@ def test_batch_over_the_case_limit_is_422(tight: TestClient) -> None:
     _problem(tight.post("/v1/diagnose/batch", json={"cases": []}), 422, "invalid-input")
 
 
-def test_request_timeout_is_503(default_snapshot: Snapshot, service: DiagnosisService) -> None:
-    class Slow(DiagnosisService):
+def test_request_timeout_is_503(default_snapshot: Snapshot, service: Retriever) -> None:
+    class Slow(Retriever):
         def diagnose(self, *args: Any, **kwargs: Any) -> Any:
             time.sleep(1.0)
             return super().diagnose(*args, **kwargs)
@@ -266,8 +267,8 @@ def test_request_timeout_is_503(default_snapshot: Snapshot, service: DiagnosisSe
         assert c.get("/healthz").status_code == 200
 
 
-def test_unexpected_error_is_a_bare_500(default_snapshot: Snapshot, service: DiagnosisService) -> None:
-    class Broken(DiagnosisService):
+def test_unexpected_error_is_a_bare_500(default_snapshot: Snapshot, service: Retriever) -> None:
+    class Broken(Retriever):
         def diagnose(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("secret internals: patient has condition X")
 
@@ -297,7 +298,7 @@ def test_batch_answers_each_case_and_reports_failures_per_case(client: TestClien
 # --- API keys and rate limits ---------------------------------------------------------------------
 
 
-def test_keys_guard_everything_but_healthz(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_keys_guard_everything_but_healthz(default_snapshot: Snapshot, service: Retriever) -> None:
     settings = api_settings(default_snapshot, api_keys={"alice": "k-alice", "bob": "k-bob"})
     with TestClient(create_app(settings, service)) as c:
         assert c.get("/healthz").status_code == 200
@@ -315,7 +316,7 @@ def test_keys_guard_everything_but_healthz(default_snapshot: Snapshot, service: 
         assert schema["paths"]["/v1/diagnose"]["post"]["security"] == [{"ApiKey": []}]
 
 
-def test_rate_limit_is_per_key_with_retry_after(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_rate_limit_is_per_key_with_retry_after(default_snapshot: Snapshot, service: Retriever) -> None:
     settings = api_settings(default_snapshot, api_keys={"alice": "ka", "bob": "kb"}, api_rate_limit_per_minute=6,
                             api_rate_limit_burst=2)
     with TestClient(create_app(settings, service)) as c:
@@ -328,7 +329,7 @@ def test_rate_limit_is_per_key_with_retry_after(default_snapshot: Snapshot, serv
         assert c.get("/healthz").status_code == 200  # never limited
 
 
-def test_a_batch_costs_one_request_per_case(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_a_batch_costs_one_request_per_case(default_snapshot: Snapshot, service: Retriever) -> None:
     settings = api_settings(default_snapshot, api_rate_limit_per_minute=60, api_rate_limit_burst=3)
     with TestClient(create_app(settings, service)) as c:
         body = {"cases": [{"hpo_present": MARFAN[:1]}] * 2}
@@ -473,7 +474,7 @@ def test_logs_are_json_with_request_id_and_no_patient_text(client: TestClient, c
 
 
 def test_patient_text_is_logged_only_with_the_debug_setting(
-    default_snapshot: Snapshot, service: DiagnosisService, caplog: pytest.LogCaptureFixture,
+    default_snapshot: Snapshot, service: Retriever, caplog: pytest.LogCaptureFixture,
 ) -> None:
     secret = "ectopia lentis noticed at school"
     app = create_app(api_settings(default_snapshot, api_log_patient_text=True), service)

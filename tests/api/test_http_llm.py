@@ -22,10 +22,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from raregraph.api.app import create_app
-from raregraph.api.routes import diagnose as diagnose_route
-from raregraph.api.routes.diagnose import DiagnoseResult
-from raregraph.api.service import DiagnosisService
+from raregraph.api.http.app import create_app
+from raregraph.api import pipeline as pipeline_module
+from raregraph.api.pipeline import DiagnoseResult
+from raregraph.retrieval.retriever import Retriever
 from raregraph.etl.snapshot import Snapshot
 from raregraph.llm.client import LlmClient
 from raregraph.llm.models import LlmDiagnosis
@@ -40,12 +40,12 @@ _DISEASE_ID = re.compile(r"\b(?:OMIM|ORPHA|DECIPHER|MONDO):\d+\b")
 
 
 @pytest.fixture(scope="module")
-def service(default_snapshot: Snapshot) -> DiagnosisService:
+def service(default_snapshot: Snapshot) -> Retriever:
     return service_for(default_snapshot.path)
 
 
 @contextmanager
-def api(snapshot: Snapshot, service: DiagnosisService, **overrides: Any) -> Iterator[TestClient]:
+def api(snapshot: Snapshot, service: Retriever, **overrides: Any) -> Iterator[TestClient]:
     """A test client (lifespan run, so the app holds its one LLM client) on settings with `overrides`."""
     with TestClient(create_app(api_settings(snapshot, **overrides), service)) as client:
         yield client
@@ -57,7 +57,7 @@ def recorded(name: str) -> str:
     return content
 
 
-def _ids_in_graph(text: str, service: DiagnosisService) -> None:
+def _ids_in_graph(text: str, service: Retriever) -> None:
     """No disease id in the answer that the graph lacks (invented ids never reach the client)."""
     ids = set(_DISEASE_ID.findall(text))
     assert set(service.graph.diseases(sorted(ids))) == ids, ids - set(service.graph.diseases(sorted(ids)))
@@ -92,7 +92,7 @@ def _events(text: str) -> list[tuple[str, str]]:
 
 
 def test_without_endpoint_auto_is_off_and_on_is_unavailable(default_snapshot: Snapshot,
-                                                            service: DiagnosisService) -> None:
+                                                            service: Retriever) -> None:
     with api(default_snapshot, service) as c:
         assert c.app.state.llm_client is None  # type: ignore[attr-defined]
         auto = _ok(c.post("/v1/diagnose", params={"top": 4}, json=CASE))
@@ -106,13 +106,13 @@ def test_without_endpoint_auto_is_off_and_on_is_unavailable(default_snapshot: Sn
         assert doc["retrieval_ms"] is not None and doc["llm"]["llm_ms"] is None
 
 
-def test_llm_off_never_touches_the_endpoint(default_snapshot: Snapshot, service: DiagnosisService,
+def test_llm_off_never_touches_the_endpoint(default_snapshot: Snapshot, service: Retriever,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     def no_llm(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("llm=off ran the LLM step")
 
-    monkeypatch.setattr(diagnose_route, "llm_rerank", no_llm)
-    monkeypatch.setattr(diagnose_route, "stream_llm_step", no_llm)
+    monkeypatch.setattr(pipeline_module, "llm_step", no_llm)
+    monkeypatch.setattr(pipeline_module, "llm_rerank", no_llm)
     script = Script(content=recorded("marfan_json_object"))
     with scripted_server(script) as url, api(default_snapshot, service, llm_base_url=url) as c:
         doc = _ok(c.post("/v1/diagnose", params={"llm": "off", "top": 3}, json=CASE))
@@ -127,7 +127,7 @@ def test_llm_off_never_touches_the_endpoint(default_snapshot: Snapshot, service:
 # --- through the scripted server --------------------------------------------------------------------
 
 
-def test_a_recorded_answer_is_grounded_and_merged(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_a_recorded_answer_is_grounded_and_merged(default_snapshot: Snapshot, service: Retriever) -> None:
     script = Script(content=recorded("marfan_json_object"))
     with scripted_server(script) as url, api(default_snapshot, service, llm_base_url=url) as c:
         assert isinstance(c.app.state.llm_client, LlmClient)  # type: ignore[attr-defined]
@@ -144,7 +144,7 @@ def test_a_recorded_answer_is_grounded_and_merged(default_snapshot: Snapshot, se
     _ids_in_graph(r.text, service)
 
 
-def test_one_client_per_app_closed_at_shutdown(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_one_client_per_app_closed_at_shutdown(default_snapshot: Snapshot, service: Retriever) -> None:
     with scripted_server(Script(content=recorded("marfan_json_object"))) as url:
         app = create_app(api_settings(default_snapshot, llm_base_url=url), service)
         with TestClient(app) as c:
@@ -162,7 +162,7 @@ def test_one_client_per_app_closed_at_shutdown(default_snapshot: Snapshot, servi
     (Script(status=500), "unavailable", "HTTP 500"),
     (Script(content=recorded("marfan_json_object"), delay_s=20), "timeout", "within 1.5 s"),
 ], ids=["prose", "cut-off", "empty", "http-500", "slow"])
-def test_llm_failures_keep_200_and_the_retrieval_ranking(default_snapshot: Snapshot, service: DiagnosisService,
+def test_llm_failures_keep_200_and_the_retrieval_ranking(default_snapshot: Snapshot, service: Retriever,
                                                          script: Script, status: str, detail: str | None) -> None:
     with scripted_server(script) as url, \
             api(default_snapshot, service, llm_base_url=url, llm_timeout_s=1.5, llm_max_retries=0) as c:
@@ -175,7 +175,7 @@ def test_llm_failures_keep_200_and_the_retrieval_ranking(default_snapshot: Snaps
     assert elapsed < 15
 
 
-def test_connection_refused_is_unavailable(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_connection_refused_is_unavailable(default_snapshot: Snapshot, service: Retriever) -> None:
     with refused_port() as port, api(default_snapshot, service, llm_base_url=f"http://127.0.0.1:{port}/v1",
                                      llm_max_retries=1, llm_retry_backoff_s=0.05) as c:
         doc = _ok(c.post("/v1/diagnose", params={"top": 3}, json=CASE))
@@ -183,7 +183,7 @@ def test_connection_refused_is_unavailable(default_snapshot: Snapshot, service: 
     assert _retrieval_order(doc) and len(doc["ranking"]) == 3
 
 
-def test_the_request_time_limit_bounds_the_llm_step(default_snapshot: Snapshot, service: DiagnosisService) -> None:
+def test_the_request_time_limit_bounds_the_llm_step(default_snapshot: Snapshot, service: Retriever) -> None:
     script = Script(content=recorded("marfan_json_object"), delay_s=30)
     with scripted_server(script) as url, \
             api(default_snapshot, service, llm_base_url=url, llm_timeout_s=60, api_request_timeout_s=3) as c:
@@ -195,7 +195,7 @@ def test_the_request_time_limit_bounds_the_llm_step(default_snapshot: Snapshot, 
 
 
 def test_evidence_false_still_prompts_with_evidence_and_answers_top(default_snapshot: Snapshot,
-                                                                    service: DiagnosisService) -> None:
+                                                                    service: Retriever) -> None:
     script = Script(content=recorded("marfan_json_object"))
     with scripted_server(script) as url, api(default_snapshot, service, llm_base_url=url, llm_top_k=6) as c:
         doc = _ok(c.post("/v1/diagnose", params={"top": 2, "evidence": "false"}, json=CASE))
@@ -205,7 +205,7 @@ def test_evidence_false_still_prompts_with_evidence_and_answers_top(default_snap
 
 
 def test_batch_runs_the_llm_step_per_case_and_keeps_case_errors(default_snapshot: Snapshot,
-                                                                service: DiagnosisService) -> None:
+                                                                service: Retriever) -> None:
     script = Script(content=recorded("marfan_json_object"), delay_s=0.3)
     cases = [{**CASE, "id": "a"}, {"id": "b", "hpo_present": ["HP:9999999"]}, {**CASE, "id": "c"}]
     with scripted_server(script) as url, api(default_snapshot, service, llm_base_url=url, llm_concurrency=1) as c:
@@ -227,7 +227,7 @@ def test_batch_runs_the_llm_step_per_case_and_keeps_case_errors(default_snapshot
 
 
 def test_stream_sends_retrieval_reasoning_then_the_answer(default_snapshot: Snapshot,
-                                                          service: DiagnosisService) -> None:
+                                                          service: Retriever) -> None:
     with scripted_server(Script(content=recorded("marfan_streamed"))) as url, \
             api(default_snapshot, service, llm_base_url=url) as c:
         r = c.post("/v1/diagnose/stream", params={"top": 4}, json=CASE)
@@ -246,7 +246,7 @@ def test_stream_sends_retrieval_reasoning_then_the_answer(default_snapshot: Snap
 
 
 @pytest.mark.parametrize(("mode", "status"), [("auto", "off"), ("on", "unavailable")])
-def test_stream_without_endpoint_sends_retrieval_then_result(default_snapshot: Snapshot, service: DiagnosisService,
+def test_stream_without_endpoint_sends_retrieval_then_result(default_snapshot: Snapshot, service: Retriever,
                                                              mode: str, status: str) -> None:
     with api(default_snapshot, service) as c:
         r = c.post("/v1/diagnose/stream", params={"top": 3, "llm": mode}, json=CASE)
@@ -259,7 +259,7 @@ def test_stream_without_endpoint_sends_retrieval_then_result(default_snapshot: S
 
 
 @pytest.mark.parametrize("endpoint", [False, True])
-def test_stream_case_errors_are_problems_before_the_stream(default_snapshot: Snapshot, service: DiagnosisService,
+def test_stream_case_errors_are_problems_before_the_stream(default_snapshot: Snapshot, service: Retriever,
                                                            endpoint: bool) -> None:
     script = Script(content=recorded("marfan_json_object"))
     with scripted_server(script) as url, \
@@ -275,7 +275,7 @@ def test_stream_case_errors_are_problems_before_the_stream(default_snapshot: Sna
 
 
 def test_openapi_documents_the_llm_fields_and_the_stream(default_snapshot: Snapshot,
-                                                         service: DiagnosisService) -> None:
+                                                         service: Retriever) -> None:
     with api(default_snapshot, service) as c:
         doc = c.get("/openapi.json").json()
     result = doc["components"]["schemas"]["DiagnoseResult"]
@@ -318,7 +318,7 @@ llama = real_server.llama  # the llama.cpp server fixture (module scope: started
 
 @pytest.mark.integration
 def test_http_diagnosis_through_the_real_llm_server_is_grounded(llama: Any, default_snapshot: Snapshot,
-                                                                service: DiagnosisService) -> None:
+                                                                service: Retriever) -> None:
     llm = {f"llm_{k}": v for k, v in real_server.SHORT.items()}
     with api(default_snapshot, service, llm_base_url=llama.base_url, api_request_timeout_s=240, **llm) as c:
         r = c.post("/v1/diagnose", params={"top": 5, "llm": "on"}, json=CASE)

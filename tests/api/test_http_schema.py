@@ -18,8 +18,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from raregraph.api.app import create_app
-from raregraph.api.service import DiagnosisService
+from raregraph.api.http.app import create_app
+from raregraph.retrieval.retriever import Retriever
 from raregraph.settings import Settings
 from raregraph.etl.snapshot import Snapshot
 from tests.api.test_http import service_for
@@ -29,7 +29,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance]
 
 
-def _not_built(config: Settings) -> DiagnosisService:
+def _not_built(config: Settings) -> Retriever:
     raise AssertionError("the service is injected by the `_serve_default_snapshot` fixture")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from raregraph.api.service import DiagnosisService
+from raregraph.retrieval.retriever import Retriever
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.models import CaseRequest
 from raregraph.retrieval.engine import RankingEngine, ScoringParams
@@ -14,12 +14,12 @@ MARFAN = CaseRequest(hpo_present=["HP:0001166", "HP:0001083", "HP:0002616", "HP:
 
 
 @pytest.fixture(scope="module")
-def service(default_graph: EmbeddedGraph, default_snapshot) -> DiagnosisService:  # type: ignore[no-untyped-def]
+def service(default_graph: EmbeddedGraph, default_snapshot) -> Retriever:  # type: ignore[no-untyped-def]
     index = RankingIndex.load(default_snapshot, unknown_frequency=0.5, databases=("OMIM", "DECIPHER"))
-    return DiagnosisService(default_graph, RankingEngine(index, ScoringParams()))
+    return Retriever(default_graph, RankingEngine(index, ScoringParams()))
 
 
-def test_evidence_top_explains_only_the_first_candidates(service: DiagnosisService) -> None:
+def test_evidence_top_explains_only_the_first_candidates(service: Retriever) -> None:
     full = service.diagnose(MARFAN, top=12)
     first = service.diagnose(MARFAN, top=12, evidence_top=4)
     assert [c.disease_id for c in first.candidates] == [c.disease_id for c in full.candidates]
@@ -28,7 +28,7 @@ def test_evidence_top_explains_only_the_first_candidates(service: DiagnosisServi
     assert all(c.evidence is None for c in service.diagnose(MARFAN, top=5, evidence=False, evidence_top=3).candidates)
 
 
-def test_evidence_cites_annotation_provenance(service: DiagnosisService) -> None:
+def test_evidence_cites_annotation_provenance(service: Retriever) -> None:
     marfan = next(c for c in service.diagnose(MARFAN, top=5).candidates if c.disease_id == "OMIM:154700")
     assert marfan.evidence is not None
     arachno = next(m for m in marfan.evidence.matched if m.case_term == "HP:0001166")

@@ -261,7 +261,9 @@ def test_manifest_lists_every_source_file_with_sha256_and_release(snapshot: Snap
     releases = {name: s["release"] for name, s in sources.items()}
     assert releases["orphadata:en_product1.xml"] == "2024-12-03" and releases["orphadata:en_product6.xml"] == "2025-12-09"
     assert releases["omim:genemap2.txt"] == "2021-03-29" and releases["omim:mim2gene.txt"] == "2019-02-20"
-    assert releases["hpo:genes_to_phenotype.txt"] == "2024-04-26"  # states none: the hpoa's, which its rows carry
+    # states none: `unknown` plus where it came from, never the hpoa's beside it (issue 14)
+    assert releases["hpo:genes_to_phenotype.txt"] == "unknown"
+    assert sources["hpo:genes_to_phenotype.txt"]["origin"] == {"path": str(release / "genes_to_phenotype.txt")}
     # variant_summary states no release and its name has no date: its content hash stands in
     assert releases["clinvar:variant_summary.txt.gz"] == "sha256:" + sha256_of(release / "variant_summary.txt.gz")[:12]
     assert snapshot.manifest["options"]["clinvar_assembly"] == "GRCh38"

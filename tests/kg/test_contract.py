@@ -90,7 +90,6 @@ OPERATIONS: dict[str, Callable[[KnowledgeGraph, dict[str, list[str]]], Any]] = {
     "genes_of_diseases": lambda g, s: g.genes_of_diseases(s["diseases"]),
     "diseases_of_genes": lambda g, s: g.diseases_of_genes(s["genes"]),
     "variants_by_gene": lambda g, s: g.variants_by_gene(s["genes"]),
-    "evidence": lambda g, s: [g.evidence(d, s["terms"][:30] + ["HP:0001166", "HP:0001519"], s["genes"]) for d in s["diseases"][-6:]],
 }
 
 
@@ -147,17 +146,6 @@ def test_lookup_by_normalised_label_and_synonym(graph: KnowledgeGraph) -> None:
 def test_obsolete_and_alt_ids_resolve_to_current_terms(graph: KnowledgeGraph) -> None:
     resolved = graph.resolve_terms(["HP:0000057", "HP:0002279", "HP:0001250", "HP:9999999"])
     assert resolved == {"HP:0000057": "HP:0008665", "HP:0002279": "HP:0001250", "HP:0001250": "HP:0001250"}
-
-
-def test_marfan_evidence_cites_its_sources(graph: KnowledgeGraph) -> None:
-    evidence = graph.evidence("OMIM:154700", ["HP:0001166", "HP:0002373", "HP:9999999"], ["fbn1", "NOTAGENE"])
-    assert evidence is not None and evidence.disease.name == "Marfan syndrome"
-    exact = evidence.phenotypes[0]
-    assert (exact.case_term_id, exact.matched_term_id, exact.via) == ("HP:0001166", "HP:0001166", "exact")
-    assert all(a.source and a.release for a in exact.annotations)
-    assert "HP:9999999" in evidence.unmatched_terms
-    assert [(g.key, g.gene.symbol) for g in evidence.genes] == [("fbn1", "FBN1")]
-    assert graph.evidence("OMIM:0", ["HP:0001166"]) is None
 
 
 def test_search_puts_the_exact_label_first(graph: KnowledgeGraph) -> None:
@@ -259,8 +247,6 @@ MINI_CALLS: dict[str, Callable[[KnowledgeGraph], Any]] = {
         [("chr15", 48_700_000), ("15", 48_700_000, "c", "t"), ("15", 48_700_000, "C", "G"), ("chrM", 3243, "a", "g"),
          ("17", 43_045_000), ("15", "48700000"), ("15",), ("x", 2**70), ["2", 166_000_000]]  # type: ignore[list-item]
     ),
-    "evidence": lambda g: g.evidence("OMIM:154700", ["HP:0001166", "HP:0002373", "HP:0001250", "HP:0000707", "HP:9999999"],
-                                     ["fbn1", "ORPHANGENE", "HGNC:3603"]),
     "search": lambda g: [(h.kind, h.id, h.exact, h.matched) for h in g.search("Marfan syndrome", 10)][:2],
 }
 
@@ -299,25 +285,6 @@ def test_mini_variants(mini: KnowledgeGraph) -> None:
     assert (variant.stars, variant.rs_id, variant.source) == (3, "rs137854456", "test:crafted")
 
 
-def test_mini_evidence_matches_contradicts_and_cites(mini: KnowledgeGraph) -> None:
-    evidence = mini.evidence("OMIM:154700", ["HP:0001166", "HP:0002373", "HP:0000707"], ["fbn1", "ORPHANGENE"])
-    assert evidence is not None
-    assert [(m.case_term_id, m.matched_term_id, m.via) for m in evidence.phenotypes] == [("HP:0001166", "HP:0001166", "exact")]
-    assert evidence.phenotypes[0].annotations[0].frequency_raw == "124/197"
-    # Marfan is annotated NOT Seizure: a febrile seizure contradicts it through the hierarchy
-    assert [(c.case_term_id, c.annotation.term_id, c.annotation.negated) for c in evidence.contradictions] == [
-        ("HP:0002373", "HP:0001250", True)
-    ]
-    assert evidence.unmatched_terms == ("HP:0002373", "HP:0000707")
-    assert [(g.key, g.gene.symbol) for g in evidence.genes] == [("fbn1", "FBN1")]
-    assert [(v.variant.id, v.clinical_significance, v.stars) for v in evidence.variants] == [
-        ("ClinVar:1", "Pathogenic", 2), ("ClinVar:2", "Likely pathogenic", 3)
-    ]
-    assert all(v.source == "test:crafted" and v.release for v in evidence.variants)
-    ancestor = mini.evidence("OMIM:604403", ["HP:0002373", "HP:0001250"])
-    assert ancestor is not None and [m.via for m in ancestor.phenotypes] == ["exact", "exact"]
-
-
 def test_mini_search_disease_synonym(mini: KnowledgeGraph) -> None:
     hit = mini.search("MFS", 3)[0]
     assert (hit.kind, hit.id, hit.exact, hit.name) == ("disease", "OMIM:154700", True, "Marfan syndrome")
@@ -349,8 +316,6 @@ def test_hostile_input_changes_nothing(graph: KnowledgeGraph, backend: str, requ
         assert graph.genes_of_diseases([text]) == {} and graph.diseases_of_genes([text]) == {}
         assert graph.variants_by_gene([text]) == {}
         assert graph.variants_by_position([(text, 1), (text, 1, text, text)]) == {}
-        assert graph.evidence(text, [text], [text]) is None
-        assert graph.evidence("OMIM:154700", [text], [text]) is not None
         hits = graph.search(text, 5)
         assert isinstance(hits, list) and len(hits) <= 5
     assert graph.terms([]) == {} and graph.search("seizure", 3)
@@ -366,7 +331,7 @@ def test_lone_surrogates_give_nothing_or_a_value_error(graph: KnowledgeGraph) ->
         lambda: graph.ancestors([text]), lambda: graph.information_content([text]), lambda: graph.diseases([text]),
         lambda: graph.diseases_for_terms([text]), lambda: graph.disease_phenotypes([text]), lambda: graph.genes([text]),
         lambda: graph.diseases_of_genes([text]), lambda: graph.variants_by_gene([text]),
-        lambda: graph.variants_by_position([(text, 1)]), lambda: graph.evidence(text, [text], [text]),
+        lambda: graph.variants_by_position([(text, 1)]),
     ]
     for call in calls:
         try:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from raregraph.models import CaseRequest, DiagnosisResponse
-from raregraph.api.service import DiagnosisService, build_service
+from raregraph.api.service import build_service
+from raregraph.retrieval.retriever import Retriever
 from raregraph.settings import Settings
 from raregraph.etl.snapshot import Snapshot
 
@@ -29,12 +30,12 @@ def base_settings(snapshot: Snapshot, **llm: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def llm_service(default_snapshot: Snapshot) -> DiagnosisService:
+def llm_service(default_snapshot: Snapshot) -> Retriever:
     return build_service(base_settings(default_snapshot))
 
 
 @pytest.fixture(scope="session")
-def marfan_response(llm_service: DiagnosisService) -> DiagnosisResponse:
+def marfan_response(llm_service: Retriever) -> DiagnosisResponse:
     return llm_service.diagnose(MARFAN, top=10)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from raregraph.models import CaseRequest, DiagnosisResponse
-from raregraph.api.service import DiagnosisService, build_service
+from raregraph.api.service import build_service
+from raregraph.retrieval.retriever import Retriever
 from raregraph.llm.client import ChatDelta, ChatResult, LlmClient
 from raregraph.llm.local_server import local_server
 from raregraph.llm.output import LlmOutputError, parse_answer
@@ -51,7 +52,7 @@ def _case(key: str) -> CaseRequest:
     return CaseRequest.model_validate(rows[DEV_CASES[int(key.split(":")[1])]])
 
 
-def _expected(result: ChatResult, response: DiagnosisResponse, service: DiagnosisService) -> dict[str, Any]:
+def _expected(result: ChatResult, response: DiagnosisResponse, service: Retriever) -> dict[str, Any]:
     try:
         parsed = parse_answer(result.content, result.reasoning_content, result.finish_reason)
     except LlmOutputError as err:
@@ -62,7 +63,7 @@ def _expected(result: ChatResult, response: DiagnosisResponse, service: Diagnosi
             "ungrounded": [u.text for u in grounded.ungrounded]}
 
 
-async def _record(base_url: str, service: DiagnosisService, settings_snapshot: Any) -> None:
+async def _record(base_url: str, service: Retriever, settings_snapshot: Any) -> None:
     async with LlmClient.from_settings(base_settings(settings_snapshot, base_url=base_url, timeout_s=300)) as client:
         for name, key, mode, max_tokens, top_k in [*PLAN, STREAMED]:
             case = _case(key)
@@ -100,7 +101,7 @@ async def _record(base_url: str, service: DiagnosisService, settings_snapshot: A
             print(f"{name}: {document['expected']}", file=sys.stderr)
 
 
-def _refresh_expected(service: DiagnosisService) -> None:
+def _refresh_expected(service: Retriever) -> None:
     """Recompute `expected` from the saved responses (after a parser or re-grounding change; no model call)."""
     for path in sorted(FIXTURES.glob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))

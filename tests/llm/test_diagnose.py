@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from raregraph.api.service import DiagnosisService
+from raregraph.retrieval.retriever import Retriever
 from raregraph.etl.snapshot import Snapshot
-from raregraph.llm.diagnose import diagnose_with_llm, diagnose_with_llm_sync, stream_llm_events
+from tests.llm.flow import diagnose_with_llm, diagnose_with_llm_sync, stream_llm_events
 from raregraph.llm.models import LlmDiagnosis
 from tests.llm.conftest import MARFAN, base_settings
 from tests.llm.fakes import Script, refused_port, scripted_server
@@ -38,16 +38,16 @@ def _retrieval_only(result: LlmDiagnosis) -> bool:
         and all(r.llm_rank is None and r.fused_score is None for r in result.ranking)
 
 
-def _run(service: DiagnosisService, snapshot: Snapshot, **llm: object) -> LlmDiagnosis:
+def _run(service: Retriever, snapshot: Snapshot, **llm: object) -> LlmDiagnosis:
     return diagnose_with_llm_sync(service, MARFAN, base_settings(snapshot, **llm), top=10)
 
 
-def test_no_endpoint_means_off_and_no_call(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_no_endpoint_means_off_and_no_call(llm_service: Retriever, default_snapshot: Snapshot) -> None:
     result = _run(llm_service, default_snapshot)
     assert result.llm.status == "off" and _retrieval_only(result) and len(result.ranking) == 10
 
 
-def test_connection_refused_is_unavailable(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_connection_refused_is_unavailable(llm_service: Retriever, default_snapshot: Snapshot) -> None:
     with refused_port() as port:
         started = time.monotonic()
         result = _run(llm_service, default_snapshot, base_url=f"http://127.0.0.1:{port}/v1", max_retries=1,
@@ -56,7 +56,7 @@ def test_connection_refused_is_unavailable(llm_service: DiagnosisService, defaul
     assert _retrieval_only(result) and time.monotonic() - started < 10
 
 
-def test_a_slow_server_times_out_at_the_deadline(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_a_slow_server_times_out_at_the_deadline(llm_service: Retriever, default_snapshot: Snapshot) -> None:
     with scripted_server(Script(content=GOOD, delay_s=20)) as url:
         started = time.monotonic()
         result = _run(llm_service, default_snapshot, base_url=url, timeout_s=1.5)
@@ -72,7 +72,7 @@ def test_a_slow_server_times_out_at_the_deadline(llm_service: DiagnosisService, 
     ('{"reasoning": "unsure", "diagnoses": [], "most_likely": []}', "empty"),
     (INVENTED_ONLY, "all_ungrounded"),
 ])
-def test_unusable_answers_fall_back(llm_service: DiagnosisService, default_snapshot: Snapshot, content: str,
+def test_unusable_answers_fall_back(llm_service: Retriever, default_snapshot: Snapshot, content: str,
                                     status: str) -> None:
     with scripted_server(Script(content=content)) as url:
         result = _run(llm_service, default_snapshot, base_url=url)
@@ -83,7 +83,7 @@ def test_unusable_answers_fall_back(llm_service: DiagnosisService, default_snaps
         assert "999999" not in result.model_dump_json()  # the invented ids never reach the client
 
 
-def test_a_good_answer_is_grounded_and_merged(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_a_good_answer_is_grounded_and_merged(llm_service: Retriever, default_snapshot: Snapshot) -> None:
     script = Script(content=GOOD)
     with scripted_server(script) as url:
         result = _run(llm_service, default_snapshot, base_url=url)
@@ -100,7 +100,7 @@ def test_a_good_answer_is_grounded_and_merged(llm_service: DiagnosisService, def
     assert "OMIM:154700" in sent["messages"][1]["content"]
 
 
-def test_refused_structured_output_is_retried_as_prompt_only(llm_service: DiagnosisService,
+def test_refused_structured_output_is_retried_as_prompt_only(llm_service: Retriever,
                                                              default_snapshot: Snapshot) -> None:
     script = Script(content=GOOD, reject_structured=True)
     with scripted_server(script) as url:
@@ -109,7 +109,7 @@ def test_refused_structured_output_is_retried_as_prompt_only(llm_service: Diagno
     assert [r.get("response_format", {}).get("type") for r in script.requests] == ["json_schema", "json_object", None]
 
 
-def test_transient_errors_are_retried_with_backoff(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_transient_errors_are_retried_with_backoff(llm_service: Retriever, default_snapshot: Snapshot) -> None:
     script = Script(content=GOOD, fail_first=2)
     with scripted_server(script) as url:
         result = _run(llm_service, default_snapshot, base_url=url, max_retries=2, retry_backoff_s=0.05)
@@ -120,7 +120,7 @@ def test_transient_errors_are_retried_with_backoff(llm_service: DiagnosisService
     assert result.llm.status == "unavailable" and "HTTP 500" in (result.llm.detail or "") and len(script.requests) == 2
 
 
-def test_concurrency_limit_queues_requests_within_the_deadline(llm_service: DiagnosisService,
+def test_concurrency_limit_queues_requests_within_the_deadline(llm_service: Retriever,
                                                                default_snapshot: Snapshot) -> None:
     from raregraph.llm.client import LlmClient
 
@@ -140,7 +140,7 @@ def test_concurrency_limit_queues_requests_within_the_deadline(llm_service: Diag
     assert elapsed >= 1.2  # one at a time: three 0.4 s answers in sequence
 
 
-def test_stream_sends_retrieval_reasoning_then_result(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_stream_sends_retrieval_reasoning_then_result(llm_service: Retriever, default_snapshot: Snapshot) -> None:
     with scripted_server(Script(content=GOOD)) as url:
         settings = base_settings(default_snapshot, base_url=url)
 
@@ -156,7 +156,7 @@ def test_stream_sends_retrieval_reasoning_then_result(llm_service: DiagnosisServ
     assert final.llm.status == "ok" and final.retrieval_ms is not None
 
 
-def test_streamed_reasoning_masks_invented_ids_too(llm_service: DiagnosisService, default_snapshot: Snapshot) -> None:
+def test_streamed_reasoning_masks_invented_ids_too(llm_service: Retriever, default_snapshot: Snapshot) -> None:
     content = json.dumps({"reasoning": "OMIM:154700 fits better than OMIM:999999 or ORPHA: 99999999.",
                           "diagnoses": [{"id": "OMIM:154700", "name": "Marfan syndrome"}]})
     with scripted_server(Script(content=content)) as url:

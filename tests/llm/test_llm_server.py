@@ -20,12 +20,13 @@ import pytest
 from typer.testing import CliRunner
 
 from raregraph.api.cli import app
-from raregraph.models import CaseRequest
-from raregraph.api.service import DiagnosisService
+from raregraph.api.pipeline import DiagnoseResult
+from raregraph.models import CaseRequest, DiagnosisResponse
+from raregraph.retrieval.retriever import Retriever
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.llm.client import LlmClient
-from raregraph.llm.diagnose import diagnose_with_llm, stream_llm_events
+from tests.llm.flow import diagnose_with_llm, stream_llm_events
 from raregraph.llm.local_server import LocalServer, LocalServerError, local_server
 from raregraph.llm.models import LlmDiagnosis
 from tests.llm.conftest import MARFAN, base_settings
@@ -70,13 +71,15 @@ def assert_grounded(result: LlmDiagnosis, graph: KnowledgeGraph) -> None:
     assert result.llm.status in {"ok", "invalid_output", "empty", "all_ungrounded"}, result.llm.detail
 
 
-def test_cli_diagnose_with_llm(llama: LocalServer, default_snapshot: Snapshot, llm_service: DiagnosisService) -> None:
+def test_cli_diagnose_with_llm(llama: LocalServer, default_snapshot: Snapshot, llm_service: Retriever) -> None:
     env = {"RAREGRAPH_SNAPSHOT": str(default_snapshot.path), "RAREGRAPH_EMBEDDING_ENABLED": "false",
            "RAREGRAPH_LLM_BASE_URL": llama.base_url, **{f"RAREGRAPH_LLM_{k.upper()}": str(v) for k, v in SHORT.items()}}
     result = CliRunner().invoke(app, ["diagnose", "--hpo", ",".join(MARFAN.hpo_present), "--exclude", "HP:0001250",
                                       "--variant", "FBN1", "--top", "5", "--llm", "--json"], env=env)
     assert result.exit_code == 0, result.output
-    doc = LlmDiagnosis.model_validate(json.loads(result.stdout))
+    answer = DiagnoseResult.model_validate(json.loads(result.stdout))  # the answer POST /v1/diagnose gives
+    retrieval = DiagnosisResponse(**{name: getattr(answer, name) for name in DiagnosisResponse.model_fields})
+    doc = LlmDiagnosis(retrieval=retrieval, llm=answer.llm, ranking=answer.ranking)
     assert doc.llm.model == llama.model and doc.llm.prompt_tokens_counted_by == "/extras/tokenize/count"
     assert doc.llm.completion_tokens is not None and doc.llm.completion_tokens <= 160
     assert len(doc.ranking) <= 5
@@ -89,7 +92,7 @@ def test_cli_diagnose_with_llm(llama: LocalServer, default_snapshot: Snapshot, l
 
 @pytest.mark.parametrize("mode", ["json_schema", "none"])
 def test_service_level_diagnosis_is_grounded(llama: LocalServer, default_snapshot: Snapshot,
-                                             llm_service: DiagnosisService, mode: str) -> None:
+                                             llm_service: Retriever, mode: str) -> None:
     settings = base_settings(default_snapshot, base_url=llama.base_url, structured_output=mode, **SHORT)
     result = asyncio.run(diagnose_with_llm(llm_service, _CASE, settings, top=5))
     assert_grounded(result, llm_service.graph)
@@ -97,7 +100,7 @@ def test_service_level_diagnosis_is_grounded(llama: LocalServer, default_snapsho
 
 
 def test_answer_cut_off_by_max_tokens_falls_back(llama: LocalServer, default_snapshot: Snapshot,
-                                                 llm_service: DiagnosisService) -> None:
+                                                 llm_service: Retriever) -> None:
     settings = base_settings(default_snapshot, base_url=llama.base_url, **{**SHORT, "max_tokens": 16})
     result = asyncio.run(diagnose_with_llm(llm_service, MARFAN, settings, top=5))
     assert result.llm.status in {"invalid_output", "empty"} and "finish_reason=length" in (result.llm.detail or "")
@@ -105,7 +108,7 @@ def test_answer_cut_off_by_max_tokens_falls_back(llama: LocalServer, default_sna
 
 
 def test_stream_reasoning_from_the_real_server(llama: LocalServer, default_snapshot: Snapshot,
-                                               llm_service: DiagnosisService) -> None:
+                                               llm_service: Retriever) -> None:
     settings = base_settings(default_snapshot, base_url=llama.base_url, **SHORT)
 
     async def collect() -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from raregraph.models import DiagnosisResponse
-from raregraph.api.service import DiagnosisService
+from raregraph.retrieval.retriever import Retriever
 from raregraph.llm.models import LlmAnswer, UngroundedName
 from raregraph.llm.output import parse_answer
 from raregraph.llm.regrounding import DiseaseResolver, Resolution, fuse, ground_answer, name_similarity, scrub_ids
@@ -14,7 +14,7 @@ from tests.llm.test_output import RECORDED_OK
 
 
 @pytest.fixture(scope="module")
-def resolver(llm_service: DiagnosisService, marfan_response: DiagnosisResponse) -> DiseaseResolver:
+def resolver(llm_service: Retriever, marfan_response: DiagnosisResponse) -> DiseaseResolver:
     return DiseaseResolver(llm_service.graph, marfan_response.candidates, universe=llm_service.engine.index.disease_ids)
 
 
@@ -81,7 +81,7 @@ def test_fusion_is_weighted_reciprocal_rank(resolver: DiseaseResolver, marfan_re
     assert [r.disease_id for r in plain][: len(candidates)] == [c.disease_id for c in candidates]
 
 
-def test_scrub_ids_keeps_graph_ids_and_masks_invented_ones(llm_service: DiagnosisService) -> None:
+def test_scrub_ids_keeps_graph_ids_and_masks_invented_ones(llm_service: Retriever) -> None:
     texts = ["OMIM:154700 fits; OMIM:999999 does not", "HP:0001166 yes, HP:9999999 no", "no ids at all"]
     assert scrub_ids(texts, llm_service.graph) == [
         "OMIM:154700 fits; [unverified id] does not", "HP:0001166 yes, [unverified id] no", "no ids at all",
@@ -89,7 +89,7 @@ def test_scrub_ids_keeps_graph_ids_and_masks_invented_ones(llm_service: Diagnosi
 
 
 @pytest.mark.parametrize("name", RECORDED_OK)
-def test_recorded_answers_ground_to_graph_ids_only(name: str, llm_service: DiagnosisService) -> None:
+def test_recorded_answers_ground_to_graph_ids_only(name: str, llm_service: Retriever) -> None:
     fixture = recorded(name)
     response = DiagnosisResponse.model_validate(fixture["retrieval"])
     parsed = parse_answer(*recorded_message(name))

@@ -29,6 +29,23 @@ def test_row_max_over_picked_columns_equals_the_dense_max(
     assert np.array_equal(got, np.maximum(expected, 0.0))
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    n_rows=st.integers(1, 40), n_cols=st.integers(1, 12), density=st.floats(0.0, 1.0),
+    dense_share=st.sampled_from([0.0, 0.1, 0.5, 1.0]), seed=st.integers(0, 2**31 - 1), data=st.data(),
+)
+def test_cells_equal_the_dense_matrix(
+    n_rows: int, n_cols: int, density: float, dense_share: float, seed: int, data: st.DataObject
+) -> None:
+    """What evidence reads (`PhenotypeScorer.winners`): any distinct rows, any columns, heavy or sparse."""
+    matrix = sp.random(n_rows, n_cols, density=density, format="csr", dtype=np.float32, random_state=seed)
+    matrix.data *= 10.0
+    rows = np.array(data.draw(st.lists(st.integers(0, n_rows - 1), unique=True, max_size=n_rows)), dtype=np.int64)
+    columns = np.array(data.draw(st.lists(st.integers(0, n_cols - 1), max_size=2 * n_cols)), dtype=np.int64)
+    got = ColumnMax(matrix, dense_share=dense_share).cells(rows, columns)
+    assert got.dtype == np.float32 and np.array_equal(got, matrix.toarray()[rows][:, columns])
+
+
 def test_results_are_fresh_arrays() -> None:
     """Callers add into the result: it must never alias a stored heavy column."""
     matrix = sp.csr_matrix(np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32))

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raregraph.models import CaseRequest, VariantIn
-from raregraph.api.service import DiagnosisService, TermPolicy
+from raregraph.retrieval.case import TermPolicy
+from raregraph.retrieval.retriever import Retriever
 from raregraph.settings import Settings
 from raregraph.errors import InvalidCaseError
 from raregraph.etl.snapshot import Snapshot
@@ -26,8 +27,8 @@ def index(default_snapshot: Snapshot) -> RankingIndex:
 
 
 @pytest.fixture(scope="module")
-def service(default_graph: EmbeddedGraph, index: RankingIndex) -> DiagnosisService:
-    return DiagnosisService(default_graph, RankingEngine(index, ScoringParams()))
+def service(default_graph: EmbeddedGraph, index: RankingIndex) -> Retriever:
+    return Retriever(default_graph, RankingEngine(index, ScoringParams()))
 
 
 def test_index_cache_is_reused(default_snapshot: Snapshot, index: RankingIndex) -> None:
@@ -39,7 +40,7 @@ def test_index_cache_is_reused(default_snapshot: Snapshot, index: RankingIndex) 
     assert all(d.split(":")[0] in ("OMIM", "DECIPHER") for d in index.disease_ids)
 
 
-def test_marfan_phenotype_ranks_marfan_with_grounded_evidence(service: DiagnosisService) -> None:
+def test_marfan_phenotype_ranks_marfan_with_grounded_evidence(service: Retriever) -> None:
     result = service.diagnose(CaseRequest(hpo_present=MARFAN, hpo_excluded=["HP:0001250"]), top=10)
     ids = [c.disease_id for c in result.candidates]
     assert "OMIM:154700" in ids[:3]
@@ -60,7 +61,7 @@ def test_marfan_phenotype_ranks_marfan_with_grounded_evidence(service: Diagnosis
     assert 0 < sum(probabilities) <= 1 + 1e-6
 
 
-def test_variant_in_disease_gene_lifts_that_disease(service: DiagnosisService) -> None:
+def test_variant_in_disease_gene_lifts_that_disease(service: Retriever) -> None:
     phenotype_only = service.diagnose(CaseRequest(hpo_present=["HP:0001166"]), top=5)
     assert "OMIM:154700" not in [c.disease_id for c in phenotype_only.candidates[:1]]
     with_variant = service.diagnose(
@@ -74,25 +75,25 @@ def test_variant_in_disease_gene_lifts_that_disease(service: DiagnosisService) -
     assert with_variant.case.variants[0].resolved and with_variant.case.variants[0].symbol == "FBN1"
 
 
-def test_unknown_gene_is_reported_not_scored(service: DiagnosisService) -> None:
+def test_unknown_gene_is_reported_not_scored(service: Retriever) -> None:
     result = service.diagnose(CaseRequest(hpo_present=["HP:0001166"], variants=[VariantIn(gene="NOTAGENE1")]), top=3)
     assert result.case.variants[0].resolved is False
     assert any("NOTAGENE1" in w for w in result.warnings)
 
 
-def test_variants_alone_can_be_ranked(service: DiagnosisService) -> None:
+def test_variants_alone_can_be_ranked(service: Retriever) -> None:
     result = service.diagnose(CaseRequest(variants=[VariantIn(gene="FBN1")]), top=3)
     assert all(c.evidence is not None and c.evidence.genes for c in result.candidates)
 
 
-def test_excluded_feature_of_a_disease_is_a_contradiction(service: DiagnosisService) -> None:
+def test_excluded_feature_of_a_disease_is_a_contradiction(service: Retriever) -> None:
     result = service.diagnose(CaseRequest(hpo_present=MARFAN, hpo_excluded=["HP:0001519"]), top=10)
     marfan = next(c for c in result.candidates if c.disease_id == "OMIM:154700")
     assert marfan.evidence is not None
     assert "HP:0001519" in [c.case_term for c in marfan.evidence.contradicted if c.kind == "excluded_but_annotated"]
 
 
-def test_empty_and_contradictory_cases(service: DiagnosisService) -> None:
+def test_empty_and_contradictory_cases(service: Retriever) -> None:
     with pytest.raises(InvalidCaseError, match="nothing to rank on"):
         service.diagnose(CaseRequest())
     result = service.diagnose(CaseRequest(hpo_present=["HP:0001166"], hpo_excluded=["HP:0001166"]), top=3)
@@ -100,13 +101,13 @@ def test_empty_and_contradictory_cases(service: DiagnosisService) -> None:
     assert any("both present and excluded" in w for w in result.warnings)
 
 
-def test_obsolete_ids_replaced_with_warning_when_asked(service: DiagnosisService) -> None:
+def test_obsolete_ids_replaced_with_warning_when_asked(service: Retriever) -> None:
     result = service.diagnose(CaseRequest(hpo_present=["HP:0000057"]), policy=TermPolicy(obsolete="replace"), top=1)
     assert result.case.present[0].id == "HP:0008665" and result.case.present[0].given_as == "HP:0000057"
     assert any("obsolete" in w for w in result.warnings)
 
 
-def test_rank_line_is_deterministic(service: DiagnosisService) -> None:
+def test_rank_line_is_deterministic(service: Retriever) -> None:
     request = CaseRequest(id="c1", hpo_present=["HP:0000118"])  # uninformative: many ties
     first, second = service.rank_line(request, top=20), service.rank_line(request, top=20)
     assert first == second

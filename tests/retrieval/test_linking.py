@@ -228,3 +228,17 @@ class _FakeEncoder:
         rows = [np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(8) for t in texts]
         matrix = np.asarray(rows, dtype=np.float32)
         return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+@needs_nlp
+def test_a_first_build_reports_progress_to_the_end(subset: _Subset, tmp_path: Path) -> None:
+    """Issue 16: the first use of the embedding tier shows real progress (names encoded of all)."""
+    from raregraph.retrieval.embeddings import TermEmbeddingIndex
+
+    seen: list[tuple[int, int]] = []
+    index = TermEmbeddingIndex.build(subset, cache_dir=tmp_path, device="cpu",  # type: ignore[arg-type]
+                                     progress=lambda done, total: seen.append((done, total)))
+    total = seen[0][1]
+    assert seen[0] == (0, total) and seen[-1] == (total, total) and len(seen) > 2
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert not index.loaded_from_cache and index.search(["spider-like fingers"])[0][0].term_id == ARACHNODACTYLY

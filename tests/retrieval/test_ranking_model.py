@@ -68,7 +68,8 @@ def test_an_excluded_term_never_lowers_a_disease(engine: RankingEngine, data: st
 @given(st.data())
 def test_a_consistent_variant_lifts_exactly_its_genes_diseases(engine: RankingEngine, data: st.DataObject) -> None:
     """With the phenotype fixed, a variant whose zygosity fits adds the same genotype evidence to
-    every disease of its gene and nothing to the others, so those diseases rise past the rest."""
+    every disease of its gene, a share of it to diseases linked to no gene (their gene may be the
+    variant's: issue 14) and nothing to the diseases of other genes, so its gene's diseases rise past the rest."""
     index = engine.index
     gene_diseases = index.disease_genes.T.tocsr()
     genes = np.flatnonzero(np.diff(gene_diseases.indptr) > 0)
@@ -77,9 +78,12 @@ def test_a_consistent_variant_lifts_exactly_its_genes_diseases(engine: RankingEn
     genotype = engine.genotype.scores([VariantHit(gene, "homozygous"), VariantHit(gene, "heterozygous")])
     unit = engine.params.gene_scale * math.log(len(index.gene_ids)) + engine.params.gene_bonus
     assert np.allclose(genotype[rows], unit)  # two variants: fits recessive and dominant diseases alike
-    others = np.ones(len(genotype), dtype=bool)
+    geneless = np.diff(index.disease_genes.tocsr().indptr) == 0
+    assert np.allclose(genotype[geneless], engine.params.gene_unknown_share * unit)
+    others = ~geneless
     others[rows] = False
     assert (genotype[others] == 0).all()
+    assert genotype[rows].min() > genotype[geneless].max()
 
 
 def test_zygosity_against_inheritance_costs_the_mismatch(engine: RankingEngine) -> None:

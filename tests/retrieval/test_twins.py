@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from raregraph.api.service import DiagnosisService, build_service
+from raregraph.api.service import build_service
+from raregraph.retrieval.retriever import Retriever
 from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.engine import RankingEngine
 from raregraph.retrieval.index import RankingIndex
@@ -139,7 +140,7 @@ def test_a_disease_missing_its_twins_findings_rises_with_them(engine: RankingEng
 
 
 def test_the_service_shows_the_twin_with_its_own_provenance(default_snapshot: Snapshot) -> None:
-    service: DiagnosisService = build_service(Settings(snapshot=str(default_snapshot.path)))
+    service: Retriever = build_service(Settings(snapshot=str(default_snapshot.path)))
     assert service.engine.twins is not None
     result = service.diagnose(CaseRequest(hpo_present=["HP:0001166", "HP:0001083", "HP:0002616", "HP:0000545"]), top=10)
     twinned = [c for c in result.candidates if c.evidence and c.evidence.twin]

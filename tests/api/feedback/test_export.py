@@ -23,7 +23,7 @@ from raregraph.api.feedback.grounding import SnapshotDiseases
 from raregraph.api.feedback.record import record_response
 from raregraph.api.feedback.schemas import FeedbackIn
 from raregraph.api.feedback.store import FeedbackStore
-from raregraph.api.service import DiagnosisService
+from raregraph.retrieval.retriever import Retriever as DiagnosisService
 from raregraph.etl.snapshot import Snapshot
 from raregraph.llm.models import LlmReport
 from raregraph.llm.output import parse_answer

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from raregraph.api.app import create_app
+from raregraph.api.http.app import create_app
 from raregraph.api.feedback.record import NOT_RECORDED_WARNING
 from raregraph.api.feedback.store import FeedbackStore
-from raregraph.api.service import DiagnosisService
+from raregraph.retrieval.retriever import Retriever as DiagnosisService
 from raregraph.etl.snapshot import Snapshot
 from tests.api.test_http import MARFAN, PROBLEM, api_settings, service_for
 

@@ -1,0 +1,83 @@
+"""`raregraph neo4j ...`: start, check and stop a local Neo4j 5.26 server on 127.0.0.1.
+
+The server is the one `raregraph.kg.neo4j_server` builds from Maven Central (Java 17 and Maven
+needed, no Docker). Its data, pid file and log live in the data folder (default `.neo4j/`).
+Without a password the server runs with auth disabled and accepts any credentials.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from raregraph.api.cli.support import err_console as _err
+from raregraph.api.cli.support import guard
+from raregraph.kg import neo4j_server
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Run a local Neo4j 5.26 Community server (Bolt on 127.0.0.1) for development and tests.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DataDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="RAREGRAPH_NEO4J_DATA_DIR",
+        help="Folder for the stores, pid file and log.",
+        file_okay=False,
+    ),
+]
+PortOption = Annotated[
+    int,
+    typer.Option("--port", envvar="RAREGRAPH_NEO4J_PORT", min=1, max=65535, help="Bolt port on 127.0.0.1."),
+]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        envvar=neo4j_server.PASSWORD_ENV,
+        show_default=False,
+        help="Enable auth with this password for user 'neo4j' (8+ characters); unset or empty: auth disabled.",
+    ),
+]
+TimeoutOption = Annotated[float, typer.Option("--timeout", min=1.0, help="Seconds to wait.")]
+
+DEFAULT_DATA_DIR = Path(".neo4j")
+
+
+@app.command("start")
+def start(
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    port: PortOption = neo4j_server.DEFAULT_PORT,
+    password: PasswordOption = None,
+    timeout: TimeoutOption = 180.0,
+) -> None:
+    """Start the server (building the launcher first if needed) and print its Bolt URI once it answers."""
+    info = guard(lambda: neo4j_server.start(data_dir, port, timeout_s=timeout, password=password or None))
+    auth = f"auth enabled, user '{info.user}'" if info.auth_enabled else "auth disabled, any credentials work"
+    _err.print(escape(f"Neo4j {neo4j_server.NEO4J_VERSION} running (pid {info.pid}, {auth}); log: {info.log_path}"))
+    typer.echo(info.bolt_uri)
+
+
+@app.command("status")
+def status(data_dir: DataDirOption = DEFAULT_DATA_DIR, password: PasswordOption = None) -> None:
+    """Print the Bolt URI of the running server, or "not running" (exit status 1)."""
+    info = guard(lambda: neo4j_server.status(data_dir, password=password or None))
+    if info is None:
+        typer.echo("not running")
+        raise typer.Exit(1)
+    typer.echo(info.bolt_uri)
+
+
+@app.command("stop")
+def stop(data_dir: DataDirOption = DEFAULT_DATA_DIR, timeout: TimeoutOption = 30.0) -> None:
+    """Stop the server (SIGTERM, then SIGKILL after --timeout seconds); a no-op when none runs."""
+    was_running = guard(lambda: neo4j_server.stop(data_dir, timeout_s=timeout))
+    typer.echo("stopped" if was_running else "not running")

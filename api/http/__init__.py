@@ -1,0 +1,1 @@
+"""The HTTP shell: FastAPI app, routes, auth, limits and problem+json errors around the diagnosis pipeline."""

@@ -1,0 +1,169 @@
+"""What routes depend on: the app's runtime (service built once, off the event loop), settings, offloading.
+
+The service is built in a background thread when the app starts (`Runtime.start`); until it is
+ready every route that needs it answers 503 (`/readyz` says so too), and `/healthz` answers at once.
+CPU-bound work (ranking, evidence, text linking, serialising large answers) runs in worker threads
+through `Runtime.run`, under a per-process thread limit and the per-request time limit, so it never
+blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, Request
+
+from raregraph.api.errors import describe_error
+from raregraph.api.pipeline import DiagnosisPipeline
+from raregraph.api.service import build_service
+from raregraph.retrieval.retriever import Retriever
+from raregraph.llm.client import LlmClient
+from raregraph.settings import Settings
+from raregraph.errors import GraphUnavailableError
+
+__all__ = [
+    "Runtime", "get_runtime", "get_service", "get_settings", "get_pipeline", "RuntimeDep", "ServiceDep",
+    "SettingsDep", "PipelineDep",
+]
+
+T = TypeVar("T")
+log = logging.getLogger("raregraph.api")
+Builder = Callable[[Settings], Retriever]
+
+
+class Runtime:
+    """One app's service and worker-thread limit; the service is built once, in the background."""
+
+    def __init__(self, settings: Settings, service: Retriever | None = None, build: Builder = build_service) -> None:
+        self.settings = settings
+        self.service = service
+        self.failure: str | None = None  # why the build failed (a message fit for clients)
+        self.text_linking = "ready" if service is not None else "waiting"
+        self.load_seconds: float | None = None
+        self._build = build
+        self._thread: threading.Thread | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._memo: dict[str, Any] = {}
+        self._pipeline: DiagnosisPipeline | None = None
+        self._memo_lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self.service is not None
+
+    def start(self) -> None:
+        """Create the thread limiter (inside the event loop) and build the service in a daemon thread."""
+        self._limiter = anyio.CapacityLimiter(self.settings.api_threads)
+        if self.service is None and self._thread is None:
+            self._thread = threading.Thread(target=self._load, name="raregraph-load", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the build ended (ready or failed); for tests and the CLI."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.ready
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        try:
+            service = self._build(self.settings)
+            _warm_up(service)
+        except Exception as err:  # noqa: BLE001 - reported through /readyz and 503s, never raised into the loop
+            info = describe_error(err)
+            self.failure = info.message if info else f"unexpected {type(err).__name__} while loading (see the log)"
+            log.error("service failed to load", exc_info=info is None, extra={"kind": info.kind if info else "bug"})
+            return
+        self.load_seconds = round(time.perf_counter() - started, 3)
+        self.service = service
+        log.info("service ready", extra={"snapshot_id": service.snapshot_id, "load_s": self.load_seconds})
+        self.text_linking = "warming"
+        try:
+            service.extract("seizures")  # builds the text linker's caches (and embedding index when enabled)
+            self.text_linking = "ready"
+        except Exception as err:  # noqa: BLE001 - text linking stays lazy; ranking is unaffected
+            self.text_linking = f"failed: {type(err).__name__}"
+            log.warning("text linker warm-up failed", exc_info=True)
+
+    def require(self) -> Retriever:
+        """The service, or 503 (`graph-unavailable`) while it loads or after it failed to."""
+        if self.service is not None:
+            return self.service
+        if self.failure is not None:
+            raise GraphUnavailableError(f"the service could not start: {self.failure}")
+        raise GraphUnavailableError("the ranking index is still loading; retry shortly (GET /readyz tells when ready)")
+
+    def pipeline(self, llm_client: LlmClient | None) -> DiagnosisPipeline:
+        """The app's diagnosis pipeline over the service (503 until it is ready), retrieval offloaded by `run`."""
+        service = self.require()
+        if self._pipeline is None or self._pipeline.llm_client is not llm_client:
+            self._pipeline = DiagnosisPipeline(service, self.settings, llm_client=llm_client, offload=self.run)
+        return self._pipeline
+
+    def memo(self, name: str, build: Callable[[Retriever], T]) -> T:
+        """A value derived once from the service (lookup indexes), built on first use under a lock."""
+        service = self.require()
+        with self._memo_lock:
+            if name not in self._memo:
+                self._memo[name] = build(service)
+            return self._memo[name]  # type: ignore[no-any-return]
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker thread, under the thread limit and the per-request time limit.
+
+        Raises:
+            TimeoutError: past `api_request_timeout_s` (the thread is left to finish; its result is dropped).
+        """
+        with anyio.fail_after(self.settings.api_request_timeout_s):
+            return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter, abandon_on_cancel=True)
+
+
+def _warm_up(service: Retriever) -> None:
+    """Touch the lazily built caches a first request would otherwise pay for (one small ranking, lookups)."""
+    from raregraph.models import CaseRequest
+
+    index = service.engine.index
+    term = next(iter(index.term_position), None)
+    if term is not None:
+        service.diagnose(CaseRequest(hpo_present=[term]), top=1)
+    service.graph.search("syndrome", 1)
+    if index.disease_ids:
+        service.graph.disease_phenotypes(index.disease_ids[:1])
+        service.graph.genes_of_diseases(index.disease_ids[:1])
+
+
+# `async def` on purpose: FastAPI runs a plain `def` dependency in the thread pool, a hop per request.
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_service(request: Request) -> Retriever:
+    runtime: Runtime = request.app.state.runtime
+    return runtime.require()
+
+
+async def get_pipeline(request: Request) -> DiagnosisPipeline:
+    """The pipeline, with the app's one LLM client (made in the lifespan when an endpoint is configured).
+
+    Without a client (an app used without its lifespan) the LLM step opens and closes one of its own per request.
+    """
+    runtime: Runtime = request.app.state.runtime
+    return runtime.pipeline(getattr(request.app.state, "llm_client", None))
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ServiceDep = Annotated[Retriever, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PipelineDep = Annotated[DiagnosisPipeline, Depends(get_pipeline)]

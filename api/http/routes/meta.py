@@ -1,0 +1,48 @@
+"""GET /healthz (process up), /readyz (ranking index loaded), /v1/snapshot (the active snapshot's manifest)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from raregraph.api.http.deps import RuntimeDep, ServiceDep
+
+__all__ = ["router", "Health", "Readiness", "SnapshotOut"]
+
+router = APIRouter(tags=["meta"])
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    snapshot_id: str
+    graph: str = Field(description="The graph implementation serving lookups, e.g. EmbeddedGraph")
+    load_seconds: float | None = Field(None, description="Time to open the snapshot and load the ranking index")
+    text_linking: str = Field(description="ready | warming | waiting | failed: … (text linking loads after ranking)")
+
+
+class SnapshotOut(BaseModel):
+    snapshot_id: str
+    manifest: dict[str, Any] = Field(description="manifest.json: sources with releases and sha256, row counts, build")
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up (no key needed)")
+async def healthz() -> Health:
+    return Health()
+
+
+@router.get("/readyz", response_model=Readiness, summary="The ranking index is loaded (503 until then)")
+async def readyz(runtime: RuntimeDep) -> Readiness:
+    service = runtime.require()  # 503 graph-unavailable while loading or after a failed load
+    return Readiness(snapshot_id=service.snapshot_id, graph=type(service.graph).__name__,
+                     load_seconds=runtime.load_seconds, text_linking=runtime.text_linking)
+
+
+@router.get("/v1/snapshot", response_model=SnapshotOut, summary="The active snapshot's manifest")
+async def snapshot(service: ServiceDep) -> SnapshotOut:
+    return SnapshotOut(snapshot_id=service.snapshot_id, manifest=dict(service.graph.manifest()))

@@ -1,0 +1,116 @@
+"""The ranked candidates as the wire model: names, scores and the scorer's evidence (labels and provenance attached)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from raregraph.models import (
+    CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, TermMatchOut, TwinOut,
+)
+from raregraph.kg.graph import KnowledgeGraph
+from raregraph.retrieval.case import PlacedVariant
+from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
+from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain
+from raregraph.retrieval.scoring import CaseVector
+from raregraph.retrieval.twins import TwinMatch
+
+__all__ = ["candidates_out"]
+
+TWIN_SHOWN_FROM = 0.05  # a twin supplying under 5 % of a candidate's phenotype likelihood does not explain its rank
+
+
+def candidates_out(
+    engine: RankingEngine,
+    graph: KnowledgeGraph,
+    ranked: Sequence[Ranked],
+    scored: ScoredCase,
+    case: CaseVector,
+    placed: Sequence[PlacedVariant],
+    *,
+    explained: int,
+) -> list[CandidateOut]:
+    """The ranked candidates, best first, with names, scores and, for the first `explained`, their evidence.
+
+    Evidence reads the graph once per kind (annotations, term labels, gene provenance) for all
+    candidates together: on Neo4j each read is a round-trip, three whatever the number of terms.
+    """
+    evidence: list[EvidenceOut | None] = [None] * len(ranked)
+    shown = ranked[:explained]
+    if shown:
+        twins = [twin if twin is not None and twin.share >= TWIN_SHOWN_FROM else None
+                 for twin in (engine.twin_of(scored, item.row) for item in shown)]
+        twin_rows = sorted({t.row for t in twins if t is not None})
+        # Twins are rows after the universe's in the scorer's stacked index: one explanation, one annotation read.
+        universe = len(engine.index.disease_ids)
+        rows = [item.row for item in shown] + [universe + row for row in twin_rows]
+        every = explain(graph, engine.phenotype, rows, case, placed)
+        found, twin_found = every[: len(shown)], dict(zip(twin_rows, every[len(shown):]))
+        term_ids = {t for f in [*found, *twin_found.values()] for m in f.matched for t in (m.case_term, m.disease_term)}
+        labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
+        gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
+        evidence[: len(shown)] = [
+            _evidence_out(f, labels, gene_sources.get(item.disease_id, {}),
+                          _twin_out(twin, twin_found[twin.row].matched, labels) if twin else None)
+            for f, item, twin in zip(found, shown, twins)
+        ]
+    index = engine.index
+    return [
+        CandidateOut(
+            rank=rank, disease_id=item.disease_id, equivalent_ids=list(item.equivalent_ids),
+            name=index.disease_names[item.row], score=round(item.score, 6), probability=round(item.probability, 6),
+            phenotype_score=round(float(scored.phenotype[item.row]), 4),
+            genotype_score=round(float(scored.genotype[item.row]), 4), evidence=found_evidence,
+        )
+        for rank, (item, found_evidence) in enumerate(zip(ranked, evidence), start=1)
+    ]
+
+
+def _evidence_out(
+    found: CandidateEvidence, labels: dict[str, str], gene_source: dict[str, FactOut], twin: TwinOut | None
+) -> EvidenceOut:
+    return EvidenceOut(
+        matched=_matches_out(found.matched, labels),
+        unmatched=found.unmatched,
+        contradicted=[
+            ContradictionOut(case_term=c.case_term, disease_term=c.disease_term, kind=c.kind,
+                             frequency=c.frequency, provenance=_fact(c.provenance))
+            for c in found.contradicted
+        ],
+        confirmed_absent=found.confirmed_absent,
+        genes=[
+            GeneEvidenceOut(gene_id=g.gene_id, symbol=g.symbol, variant_indices=list(g.variant_indices),
+                            zygosities=list(g.zygosities), provenance=gene_source.get(g.gene_id))
+            for g in found.genes
+        ],
+        twin=twin,
+    )
+
+
+def _matches_out(matched: Sequence[TermMatch], labels: dict[str, str]) -> list[TermMatchOut]:
+    return [
+        TermMatchOut(
+            case_term=m.case_term, case_label=labels.get(m.case_term, ""), disease_term=m.disease_term,
+            disease_label=labels.get(m.disease_term, ""), relation=m.relation, via=m.via, ic=m.ic,
+            frequency=m.frequency, frequency_raw=m.frequency_raw, provenance=_fact(m.provenance), score=m.score,
+        )
+        for m in matched
+    ]
+
+
+def _twin_out(twin: TwinMatch, matched: Sequence[TermMatch], labels: dict[str, str]) -> TwinOut:
+    return TwinOut(disease_id=twin.disease_id, name=twin.name, shared_genes=list(twin.shared_genes),
+                   share=round(twin.share, 4), matched=_matches_out(matched, labels))
+
+
+def _gene_provenance(graph: KnowledgeGraph, disease_ids: list[str]) -> dict[str, dict[str, FactOut]]:
+    """Disease id → gene id → where that gene association comes from."""
+    return {
+        disease_id: {g.id: FactOut(source=g.source, release=g.release) for g in genes}
+        for disease_id, genes in graph.genes_of_diseases(disease_ids).items()
+    }
+
+
+def _fact(fact: Fact | None) -> FactOut | None:
+    if fact is None:
+        return None
+    return FactOut(source=fact.source, release=fact.release, references=list(fact.references))
