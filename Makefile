@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 CORE := $(VENV)/.installed-core
 FULL := $(VENV)/.installed-full
 
-.PHONY: demo test install neo4j clean
+.PHONY: demo test install neo4j postgres clean
 
 install: $(FULL)
 
@@ -42,7 +42,14 @@ demo: $(CORE)
 neo4j:
 	tools/neo4j/install.sh
 
-test: $(FULL) neo4j
+# The feedback store's tests start a real PostgreSQL server on loopback (tests/api/feedback/pg_server.py):
+# the Debian package's server binaries, installed here when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+test: $(FULL) neo4j postgres
 	$(BIN)/pytest -q
 
 clean:

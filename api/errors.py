@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from raregraph.errors import (
-    GraphUnavailableError, InvalidCaseError, LlmOutputError, ObsoleteTermError, RaregraphError, SnapshotBuildError,
-    SnapshotNotFoundError, SourceFormatError, SourceMissingError, UnknownEntityError, UnknownTermError,
+    ForbiddenError, GraphUnavailableError, InvalidCaseError, InvalidFeedbackError, LlmOutputError, ObsoleteTermError, RaregraphError, SnapshotBuildError,
+    SnapshotNotFoundError, SourceFormatError, SourceMissingError, StoreUnavailableError, UnknownEntityError,
+    UnknownTermError,
 )
 
 __all__ = ["ErrorInfo", "describe_error"]
@@ -28,6 +29,9 @@ _MAP: tuple[tuple[type[BaseException], int, int, str], ...] = (
     (ObsoleteTermError, 422, 2, "obsolete-term"),
     (UnknownEntityError, 404, 2, "unknown-entity"),
     (InvalidCaseError, 422, 2, "invalid-case"),
+    (InvalidFeedbackError, 422, 2, "invalid-feedback"),
+    (ForbiddenError, 403, 7, "forbidden"),
+    (StoreUnavailableError, 503, 5, "store-unavailable"),
     (SourceFormatError, 422, 3, "source-format"),
     (SourceMissingError, 422, 3, "source-missing"),
     (SnapshotNotFoundError, 503, 4, "snapshot-not-found"),

@@ -19,6 +19,9 @@ __all__ = [
     "GraphUnavailableError",
     "InvalidCaseError",
     "LlmOutputError",
+    "InvalidFeedbackError",
+    "ForbiddenError",
+    "StoreUnavailableError",
 ]
 
 
@@ -109,3 +112,19 @@ class InvalidCaseError(RaregraphError):
 
 class LlmOutputError(RaregraphError):
     """The LLM answered with something that is not the structured output asked for."""
+
+
+class InvalidFeedbackError(RaregraphError):
+    """Feedback cites a response, disease or rating that is not there (names the field)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ForbiddenError(RaregraphError):
+    """The API key is known but lacks the scope the operation needs."""
+
+
+class StoreUnavailableError(RaregraphError):
+    """The feedback database cannot be reached (or its schema cannot be brought up to date)."""

@@ -206,6 +206,9 @@ class DiagnosisResponse(BaseModel):
     case: CaseUnderstood
     candidates: list[CandidateOut]
     warnings: list[str] = Field(default_factory=list)
+    response_id: str | None = Field(
+        None, description="Cite it in POST /v1/feedback; null when this answer was not recorded (CLI, store down)",
+    )
 
 
 class RankingEntry(BaseModel):

@@ -127,3 +127,25 @@ class Settings(BaseSettings):
     api_request_timeout_s: float = Field(30.0, gt=0, description="Per-request time limit for ranking work (503 beyond)")
     api_log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Level of the JSON logs")
     api_log_patient_text: bool = Field(False, description="Debug only: log case bodies (patient text) at DEBUG level")
+    api_key_scopes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Scopes by client name beyond diagnosis, JSON: RAREGRAPH_API_KEY_SCOPES=\'{"alice": ["feedback"]}\'; '
+                    "POST /v1/feedback needs `feedback`. A key not listed has none (it still diagnoses, as before)",
+    )
+
+    # --- feedback store (api/feedback/) ---------------------------------------------------------------
+    feedback_url: str | None = Field(
+        None, description="SQLAlchemy URL of the feedback database, e.g. postgresql+psycopg://user@host/db; "
+                          "unset: SQLite (WAL) at <snapshot_dir>/feedback.sqlite",
+    )
+    feedback_sqlite_synchronous: Literal["normal", "full"] = Field(
+        "normal", description="SQLite store: normal (WAL; acknowledged writes survive a killed server) or full (also an "
+                              "fsync per write: they survive power loss)",
+    )
+    feedback_store_text: bool = Field(
+        False, description="Keep the case's free text with each recorded answer (off: HPO ids, variants, sex, age only)",
+    )
+
+    def feedback_database_url(self) -> str:
+        """The feedback database: RAREGRAPH_FEEDBACK_URL, else SQLite in the data folder."""
+        return self.feedback_url or f"sqlite:///{(self.snapshot_dir / 'feedback.sqlite').resolve()}"

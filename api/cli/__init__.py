@@ -9,6 +9,7 @@ import typer
 
 from raregraph.api.cli import data, diagnosis, etl, index, kg, llm, neo4j, serve
 from raregraph.api.cli.support import guard
+from raregraph.api.feedback.cli import app as feedback_app
 from raregraph.settings import Settings
 
 __all__ = ["app", "main"]
@@ -31,6 +32,7 @@ app.add_typer(index.app, name="index")
 app.add_typer(neo4j.app, name="neo4j")
 app.add_typer(kg.app, name="kg")
 app.add_typer(llm.app, name="llm")
+app.add_typer(feedback_app, name="feedback")
 
 
 def main() -> None:

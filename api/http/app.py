@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from raregraph.api.feedback.http import install as install_feedback
 from raregraph.api.http.deps import Builder, Runtime
 from raregraph.api.http.problems import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from raregraph.api.http.logging_setup import RequestContextMiddleware, configure_logging
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, service: Retriever | None = Non
     app.include_router(diagnose.router, responses=_COMMON_ERRORS)
     app.include_router(phenotypes.router, responses=_COMMON_ERRORS)
     app.include_router(lookup.router, responses={**_COMMON_ERRORS, **_NOT_FOUND})
+    install_feedback(app, settings)
     # added last = outermost
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(KeyAndRateMiddleware, keys=settings.api_keys, limiter=app.state.rate_limiter)

@@ -452,7 +452,7 @@ def test_openapi_describes_errors_as_problem_json(client: TestClient) -> None:
     assert set(schema["paths"]) == {
         "/healthz", "/readyz", "/v1/snapshot", "/v1/diagnose", "/v1/diagnose/stream", "/v1/diagnose/batch",
         "/v1/phenotypes/extract",
-        "/v1/terms/{curie}", "/v1/diseases/{curie}", "/v1/genes/{key}", "/v1/search",
+        "/v1/terms/{curie}", "/v1/diseases/{curie}", "/v1/genes/{key}", "/v1/search", "/v1/feedback",
     }
 
 

@@ -1,0 +1,1 @@
+"""Clinician feedback: recorded answers, verdicts and ratings in a real database, audited, exported for training."""

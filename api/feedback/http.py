@@ -1,0 +1,98 @@
+"""POST /v1/feedback, and `install(app)`: the store, the grounder and this router on one FastAPI app."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Body, FastAPI, Request
+
+from raregraph.api.feedback.grounding import SnapshotDiseases
+from raregraph.api.feedback.record import record_response
+from raregraph.api.feedback.schemas import FeedbackIn, FeedbackOut
+from raregraph.api.feedback.store import FeedbackStore, StoredFeedback
+from raregraph.api.http.problems import Problem
+from raregraph.errors import ForbiddenError
+from raregraph.models import CaseRequest, DiagnosisResponse
+from raregraph.settings import Settings
+
+__all__ = ["router", "install", "FEEDBACK_SCOPE", "record_for", "record_result"]
+
+FEEDBACK_SCOPE = "feedback"
+router = APIRouter(prefix="/v1", tags=["feedback"])
+_PROBLEM = {"model": Problem}
+_EXAMPLE = {"response_id": "5f0c1d2e-8a41-4b7e-9a55-0d6b1c3e2f10", "confirmed_disease_id": "OMIM:154700",
+            "ratings": {"accuracy": 4, "reasoning": 3, "tool_usage": 4, "safety": 5, "overall": 4},
+            "comment": "FBN1 variant confirmed by Sanger sequencing"}
+
+
+def install(app: FastAPI, settings: Settings, store: FeedbackStore | None = None) -> None:
+    """Mount the feedback route on `app`, with its store (default: RAREGRAPH_FEEDBACK_URL) and grounder."""
+    app.state.feedback_store = store or FeedbackStore.from_settings(settings)
+
+    def active_graph() -> Any:
+        service = app.state.runtime.service
+        return service.graph if service is not None else None
+
+    app.state.feedback_grounder = SnapshotDiseases(settings.snapshot_dir, active_graph)
+    app.include_router(router, responses={
+        403: {**_PROBLEM, "description": "The API key lacks the `feedback` scope (RAREGRAPH_API_KEY_SCOPES)"},
+        422: {**_PROBLEM, "description": "Invalid feedback: unknown response or disease id, rating outside 1-5"},
+        503: {**_PROBLEM, "description": "The feedback database is unavailable (see Retry-After)"},
+    })
+
+
+def record_for(request: Request, case: CaseRequest, response: DiagnosisResponse, *, llm: Any | None = None,
+               ranking: list[str] | None = None) -> DiagnosisResponse:
+    """`record_response` with this app's store and the calling client (what the diagnose routes call).
+
+    `case` is the request body (a phenopacket in it is read into the case first); blocking: run it
+    in a worker thread.
+    """
+    settings: Settings = request.app.state.settings
+    as_case = getattr(case, "as_case", None)  # a DiagnoseRequest: the phenopacket it may carry is read first
+    if as_case is not None:
+        case = as_case()
+    return record_response(getattr(request.app.state, "feedback_store", None), case, response,
+                           client=getattr(request.state, "client_name", None),
+                           store_text=settings.feedback_store_text, llm=llm, ranking=ranking)
+
+
+def record_result(request: Request, body: CaseRequest, result: Any) -> Any:
+    """`record_for` with the LLM report and the ranking a pipeline `DiagnoseResult` carries."""
+    ranking = getattr(result, "ranking", None)
+    return record_for(request, body, result, llm=getattr(result, "llm", None),
+                      ranking=[r.disease_id for r in ranking] if ranking is not None else None)
+
+
+def _author(request: Request, settings: Settings) -> str:
+    """The API key's client name, if it holds the `feedback` scope."""
+    client = getattr(request.state, "client_name", None)
+    if client is None:
+        raise ForbiddenError("feedback needs an API key with the `feedback` scope, and this server has no keys "
+                             "configured (RAREGRAPH_API_KEYS, RAREGRAPH_API_KEY_SCOPES)")
+    if FEEDBACK_SCOPE not in settings.api_key_scopes.get(client, []):
+        raise ForbiddenError(f"the API key of {client!r} lacks the `feedback` scope (RAREGRAPH_API_KEY_SCOPES)")
+    return str(client)
+
+
+def feedback_out(stored: StoredFeedback) -> FeedbackOut:
+    fields = asdict(stored)
+    fields.pop("withdrawn")
+    return FeedbackOut(**fields)
+
+
+@router.post(
+    "/feedback", status_code=201, response_model=FeedbackOut,
+    summary="A clinician's verdict on a diagnose answer: confirmed diagnosis, ratings, A/B preference, comment",
+    description="Cite the `response_id` a diagnose answer carries. The confirmed disease must exist in the "
+                "snapshot that answer was ranked on. Needs an API key with the `feedback` scope; the key's "
+                "client name is recorded as the author, and every write is in the audit table.",
+)
+def post_feedback(body: FeedbackIn = Body(openapi_examples={"verdict": {"value": _EXAMPLE}}),
+                  *, request: Request) -> FeedbackOut:
+    settings: Settings = request.app.state.settings
+    author = _author(request, settings)
+    store: FeedbackStore = request.app.state.feedback_store
+    [stored] = store.add_feedback([("body", body)], author=author, ground=request.app.state.feedback_grounder)
+    return feedback_out(stored)

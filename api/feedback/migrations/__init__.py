@@ -1,0 +1,1 @@
+"""Alembic migrations of the feedback store (a package so the wheel carries them)."""

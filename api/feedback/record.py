@@ -1,0 +1,68 @@
+"""Give a diagnose answer its `response_id` and keep what feedback and exports need of it.
+
+Kept: the case as HPO ids (given and as understood), variants as given, sex and age; the case's
+free text only with RAREGRAPH_FEEDBACK_STORE_TEXT=true (otherwise the text's linked and unlinked
+phrases are dropped from the stored differential too, keeping the ids they yielded); the
+retrieval differential the prompt is built from; the LLM step's report; the ranking shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from raregraph.api.feedback.store import FeedbackStore, new_response_id
+from raregraph.errors import StoreUnavailableError
+from raregraph.models import CaseRequest, DiagnosisResponse
+
+__all__ = ["record_response", "NOT_RECORDED_WARNING"]
+
+log = logging.getLogger("raregraph.api.feedback")
+NOT_RECORDED_WARNING = "feedback store unavailable: this answer has no response_id and cannot be cited by feedback"
+_CASE_FIELDS = ("id", "hpo_present", "hpo_excluded", "sex", "age")
+
+
+def record_response(store: FeedbackStore | None, case: CaseRequest, response: DiagnosisResponse, *,
+                    client: str | None = None, store_text: bool = False, llm: Any | None = None,
+                    ranking: Sequence[str] | None = None) -> DiagnosisResponse:
+    """`response` with a fresh `response_id` once stored; unchanged but warned when the store is down.
+
+    `llm` is the LLM step's report (an `LlmReport`; None or status off: the step did not run) and
+    `ranking` the disease ids in the order shown (default: the retrieval order). Never raises for
+    the store: diagnosis keeps working when the feedback database does not.
+    """
+    if store is None:
+        return response
+    response_id = new_response_id()
+    report = llm.model_dump(mode="json", exclude_none=True) if llm is not None else None
+    ran = report is not None and report.get("status") not in (None, "off", "unavailable")
+    try:
+        store.record_response(
+            response_id=response_id, client=client, snapshot_id=response.snapshot_id, method=response.method,
+            model=report.get("model") if ran and report else None, llm_status=report.get("status") if report else None,
+            case=_case_record(case, store_text), retrieval=_retrieval_record(response, store_text),
+            llm=report if ran else None,
+            ranking=list(ranking) if ranking is not None else [c.disease_id for c in response.candidates],
+        )
+    except StoreUnavailableError as err:
+        log.warning("answer not recorded", extra={"reason": str(err)})
+        return response.model_copy(update={"warnings": [*response.warnings, NOT_RECORDED_WARNING]})
+    return response.model_copy(update={"response_id": response_id})
+
+
+def _case_record(case: CaseRequest, store_text: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {name: getattr(case, name) for name in _CASE_FIELDS}
+    record["variants"] = [v.model_dump(mode="json", exclude_none=True) for v in case.variants]
+    if store_text and case.text is not None:
+        record["text"] = case.text
+    return record
+
+
+def _retrieval_record(response: DiagnosisResponse, store_text: bool) -> dict[str, Any]:
+    # the differential only (a pipeline result also carries `llm` and `ranking`, kept in their own columns)
+    doc = response.model_dump(mode="json", include=set(DiagnosisResponse.model_fields) - {"response_id"})
+    text = doc["case"].get("text")
+    if text is not None and not store_text:
+        text["linked"], text["unlinked"] = [], []  # phrases of the patient's notes; the ids they gave stay
+    return doc
