@@ -135,3 +135,27 @@ def test_server_tokenizer_counts_prompt_tokens(llama: LocalServer, default_snaps
 def test_llm_ping_lists_the_model(llama: LocalServer, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["llm", "ping"], env={"RAREGRAPH_LLM_BASE_URL": llama.base_url})
     assert result.exit_code == 0 and result.stdout.strip() == llama.model
+
+
+def test_default_settings_end_to_end_keep_the_server_alive(llama: LocalServer, default_snapshot: Snapshot,
+                                                           llm_service: DiagnosisService) -> None:
+    """RAREGRAPH_LLM_* defaults (max_tokens 1024, 10 candidates, json_schema): the grammar builds and the server lives.
+
+    Before the schema dropped its `maxLength`s, this request made llama.cpp fail to parse the
+    grammar and the server crash, and every later request was `unavailable`.
+    """
+    settings = base_settings(default_snapshot, base_url=llama.base_url, timeout_s=900)  # a slow CPU, not a setting under test
+    assert (settings.llm_max_tokens, settings.llm_top_k, settings.llm_structured_output) == (1024, 10, "json_schema")
+
+    async def twice() -> tuple[list[LlmDiagnosis], list[str]]:
+        async with LlmClient.from_settings(settings) as client:
+            results = [await diagnose_with_llm(llm_service, case, settings, client=client) for case in (MARFAN, _CASE)]
+            return results, await client.list_models()  # still serving
+
+    results, models = asyncio.run(twice())
+    assert models == [llama.model]
+    for result in results:
+        assert_grounded(result, llm_service.graph)
+        assert "refused" not in (result.llm.detail or ""), result.llm.detail  # json_schema was taken as is
+    log = llama.log.read_text(errors="replace")
+    assert "failed to parse grammar" not in log and "parse: error" not in log
