@@ -188,6 +188,11 @@ def fit_model(args: argparse.Namespace) -> dict[str, Any]:
         "chosen": {"weight": w, "margin": m}, "fit": {"retrieval_top1": round(base, 4), "chosen_top1": round(best, 4)},
         "grid": {f"w={gw:g},m={gm:g}": round(v, 4) for (gw, gm), v in grid.items()},
     }
+    every = fit + report
+    result["all_cases"] = {"cases": len(every), "retrieval_top1": round(top1_share(every, 0.0, 1.0), 4),
+                           "plain_fusion_top1": round(top1_share(every, 0.5, 0.0), 4),
+                           "default_top1": round(top1_share(every, DEFAULT.weight, DEFAULT.margin), 4),
+                           "chosen_top1": round(top1_share(every, w, m), 4)}
     if report:
         result["report_run"] = str(args.report or f"{args.fit} (odd cases)")
         result["report_cases"] = len(report)
@@ -207,6 +212,9 @@ def _print_model(result: dict[str, Any]) -> None:
           f"top-1 on the fit cases {result['fit']['retrieval_top1']:.3f} -> {result['fit']['chosen_top1']:.3f}")
     for key, value in result.get("report", {}).items():
         print(f"| report ({result['report_cases']} cases) {key} | {value:.3f} |")
+    every = result["all_cases"]
+    print(f"all {every['cases']} cases, top-1: retrieval {every['retrieval_top1']:.3f}, plain fusion "
+          f"{every['plain_fusion_top1']:.3f}, default gate {every['default_top1']:.3f}, fitted {every['chosen_top1']:.3f}")
 
 
 def main() -> None:

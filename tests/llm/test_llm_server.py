@@ -159,3 +159,36 @@ def test_default_settings_end_to_end_keep_the_server_alive(llama: LocalServer, d
         assert "refused" not in (result.llm.detail or ""), result.llm.detail  # json_schema was taken as is
     log = llama.log.read_text(errors="replace")
     assert "failed to parse grammar" not in log and "parse: error" not in log
+
+
+_GRAMMAR_PROBE = """
+import json, sys
+from llama_cpp import Llama
+llm = Llama(sys.argv[1], n_ctx=256, n_threads=1, verbose=False)
+out = llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=2,
+                                 response_format={"type": "json_object", "schema": json.loads(sys.argv[2])})
+print("ANSWERED", json.dumps(out["choices"][0]["message"]["content"]))
+"""
+
+
+@pytest.mark.parametrize("max_tokens", [16, 1024, 100_000])
+def test_llama_cpp_builds_the_grammar_of_any_answer_schema(max_tokens: int, tmp_path: Path) -> None:
+    """In a child process (a grammar llama.cpp cannot build crashes the process): 50 candidates, any budget.
+
+    The schema of before (maxLength 1638 at 1024 tokens) fails here with "error parsing grammar:
+    number of rules that are going to be repeated ... exceeds sane defaults" and exit code 139.
+    """
+    import subprocess
+    import sys
+
+    from raregraph.llm.local_server import small_model_path
+    from raregraph.llm.prompt import answer_schema
+
+    try:
+        model = small_model_path()
+    except LocalServerError as err:
+        pytest.skip(str(err))
+    schema = answer_schema([f"OMIM:{600000 + i}" for i in range(50)], max_tokens=max_tokens)
+    run = subprocess.run([sys.executable, "-c", _GRAMMAR_PROBE, str(model), json.dumps(schema)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "ANSWERED" in run.stdout, (run.returncode, run.stderr[-1000:])
