@@ -68,7 +68,14 @@ class FittedFusion:
 
 
 # Written from benchmarks/fit_llm_fusion.py's output (README "Measured" has the commands).
-FITTED: tuple[FittedFusion, ...] = ()
+FITTED: tuple[FittedFusion, ...] = (
+    FittedFusion(
+        "smollm2-135m*", weight=0.0, margin=1.0,
+        provenance="fitted 2026-12-03 on 15 dev_sample_pv cases (the even ones of benchmarks/llm_e2e.py --cases 30 "
+                   "--max-tokens 160 --top-k 3): no (w, margin) of the grid raised top-1 (0.800), so its order is not "
+                   "used; on the other 15 cases plain fusion (w=0.5, no gate) lost 6.7 points (0.600 -> 0.533)",
+    ),
+)
 
 # For a model without a fitted row: the smallest margin whose worst case (a model that promotes a
 # wrong candidate wherever the gate lets it) costs at most 1 point of top-1 on every fit population
