@@ -49,7 +49,12 @@ class LlmTimeoutError(RaregraphError):
 
 
 class StructuredOutputRejectedError(LlmUnavailableError):
-    """The server refused a request's structured-output options (400/422, or 500 naming response_format)."""
+    """The server refused a request's structured-output options (400/422, or 500 naming response_format),
+    or dropped the connection on it without an answer (`dropped`: a llama.cpp server crashes on a grammar it cannot build)."""
+
+    def __init__(self, message: str, *, dropped: bool = False) -> None:
+        super().__init__(message)
+        self.dropped = dropped
 
 
 @dataclass(frozen=True)
@@ -266,6 +271,13 @@ class LlmClient:
                         yield delta
             except _openai_errors() as e:
                 raise _translate(e, structured, self.options.timeout_s) from e
+            except Exception as e:  # noqa: BLE001 - only a broken connection (the server died) is translated
+                if not _named_in_mro(e, "TransportError"):
+                    raise
+                if structured and _dropped(e):
+                    raise StructuredOutputRejectedError(f"the server dropped the connection mid-answer ({e})",
+                                                        dropped=True) from e
+                raise LlmUnavailableError(f"the connection broke mid-answer: {type(e).__name__}: {e}") from e
             finally:
                 await stream.close()
         text = "".join(content)
@@ -297,7 +309,7 @@ class LlmClient:
                 raise LlmTimeoutError(f"no complete answer within {self.options.timeout_s:g} s") from e
             except _openai_errors() as e:
                 translated = _translate(e, structured, self.options.timeout_s)
-                if not _retryable(e) or attempt >= self.options.max_retries:
+                if not _retryable(e, structured) or attempt >= self.options.max_retries:
                     raise translated from e
             delay = self.options.retry_backoff_s * (2 ** attempt) * (1 + 0.25 * random.random())
             attempt += 1
@@ -366,13 +378,25 @@ def _openai_errors() -> tuple[type[BaseException], ...]:
     return (openai.APIError,)
 
 
-def _retryable(err: BaseException) -> bool:
+def _named_in_mro(err: BaseException, *names: str) -> bool:
+    """By class name: the `openai` package raises the errors of its own vendored httpx (`httpx2`), not httpx's."""
+    return any(k.__name__ in names for k in type(err).__mro__)
+
+
+def _dropped(cause: BaseException) -> bool:
+    """The server took the request and closed the connection without an answer (it crashed or was killed)."""
+    return _named_in_mro(cause, "RemoteProtocolError", "ReadError")
+
+
+def _retryable(err: BaseException, structured: bool = False) -> bool:
     import openai
 
     if isinstance(err, openai.APITimeoutError):
         return False
     if isinstance(err, openai.APIConnectionError):
-        return True
+        # Sending the same grammar to a server it just crashed would crash it again: the caller
+        # tries a lighter structured-output mode instead (StructuredOutputRejectedError).
+        return not (structured and _dropped(err.__cause__ or err))
     if isinstance(err, openai.APIStatusError):
         return err.status_code == 429 or err.status_code >= 500
     return False
@@ -385,6 +409,10 @@ def _translate(err: BaseException, structured: bool, timeout_s: float) -> Raregr
         return LlmTimeoutError(f"no complete answer within {timeout_s:g} s")
     if isinstance(err, openai.APIConnectionError):
         cause = err.__cause__ or err
+        if structured and _dropped(cause):
+            return StructuredOutputRejectedError(
+                f"the server dropped the connection on a structured-output request ({type(cause).__name__}: {cause}); "
+                "a grammar it cannot build can crash a llama.cpp server", dropped=True)
         return LlmUnavailableError(f"cannot reach the endpoint: {type(cause).__name__}: {cause}")
     if isinstance(err, openai.APIStatusError):
         body = _short(err.response.text if err.response is not None else str(err))

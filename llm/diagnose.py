@@ -30,7 +30,8 @@ from raregraph.llm.models import (
 )
 from raregraph.llm.output import EmptyAnswerError, InvalidAnswerError, ParsedAnswer, ReasoningStream, parse_answer
 from raregraph.llm.prompt import answer_schema, fit_prompt, structured_output_options
-from raregraph.llm.regrounding import FUSION_RULE, DiseaseResolver, fuse, ground_answer, retrieval_ranking, scrub_ids
+from raregraph.llm.fusion import fuse, policy_for
+from raregraph.llm.regrounding import DiseaseResolver, ground_answer, retrieval_ranking, scrub_ids
 
 __all__ = ["Grounding", "llm_step", "llm_rerank", "llm_enabled"]
 
@@ -130,14 +131,17 @@ async def _call_model(client: LlmClient, response: DiagnosisResponse, settings: 
                 raise LlmTimeoutError(f"no complete answer within {settings.llm_timeout_s:g} s") from e
 
         prompt = await fit_prompt(response, top_k=settings.llm_top_k, max_tokens=settings.llm_max_prompt_tokens,
-                                  count=count)
+                                  count=count, answer_tokens=settings.llm_max_tokens)
         outcome.prompt_tokens, outcome.counted_by, outcome.shown = prompt.tokens, prompt.counted_by, len(prompt.candidate_ids)
         if not prompt.fits:
             outcome.notes.append(f"prompt over budget ({prompt.tokens} > {settings.llm_max_prompt_tokens} tokens) "
                                  "at the tersest rendering; sent anyway")
         schema = answer_schema(prompt.candidate_ids, max_tokens=settings.llm_max_tokens)
         modes = _mode_chain(settings.llm_structured_output, client.accepted_structured_mode)
+        crashed = False  # the server dropped a request carrying the schema: send it no schema again
         for mode in modes:
+            if crashed and mode in ("json_schema", "guided_json", "json_object") and mode != modes[-1]:
+                continue
             response_format, extra_body = structured_output_options(mode, schema)
             try:
                 if stream:
@@ -166,6 +170,7 @@ async def _call_model(client: LlmClient, response: DiagnosisResponse, settings: 
                 if mode == modes[-1]:
                     raise
                 outcome.notes.append(f"structured output {mode} refused by the server ({str(err)[:90]}…)")
+                crashed = crashed or err.dropped
     except LlmTimeoutError as err:
         outcome.status, outcome.detail = "timeout", str(err)
     except LlmUnavailableError as err:
@@ -206,10 +211,14 @@ class _StreamScrubber:
 
 
 def _mode_chain(configured: str, accepted: str | None) -> list[str]:
-    """Modes to try in order: what this server accepted before, else the configured one, json_object, none."""
-    order = ["json_schema", "guided_json", "json_object", "none"]
+    """Modes to try in order: what this server accepted before, else the configured one, then lighter ones.
+
+    Lighter: json_object (the schema in llama-cpp-python's form), json (any JSON object, no
+    schema), none (the prompt alone; the parser finds the JSON).
+    """
+    order = ["json_schema", "guided_json", "json_object", "json", "none"]
     start = accepted or configured
-    return [start] + [m for m in ("json_object", "none") if order.index(m) > order.index(start)]
+    return [start] + [m for m in ("json_object", "json", "none") if order.index(m) > order.index(start)]
 
 
 def _report(outcome: _Outcome, started: float, **extra: Any) -> LlmReport:
@@ -245,7 +254,8 @@ def _ground(grounding: Grounding, response: DiagnosisResponse, settings: Setting
         outcome.status = "all_ungrounded"
         outcome.detail = f"none of the {grounded.named} disease(s) named could be resolved to a graph id"
         return _fallback(response, outcome, started, top, ungrounded, _scrub_one(parsed.reasoning, graph))
-    ranking = fuse(response.candidates, grounded, weight=settings.llm_fusion_weight, k=settings.llm_fusion_k)
+    policy = policy_for(outcome.model, settings)
+    ranking = fuse(response.candidates, grounded, policy)
     # Model-written text reaches the client only with ids the graph holds.
     texts = [parsed.reasoning or "", *parsed.answer.next_workup]
     for row in ranking:
@@ -267,7 +277,7 @@ def _ground(grounding: Grounding, response: DiagnosisResponse, settings: Setting
                      cant_miss=grounded.tiers_cant_miss, next_workup=workup)
     report = _report(outcome, started, reasoning=reasoning, tiers=tiers, ungrounded=ungrounded,
                      contribution=contribution,
-                     fusion=FUSION_RULE.format(w=settings.llm_fusion_weight, k=settings.llm_fusion_k))
+                     fusion=policy.describe())
     return LlmDiagnosis(retrieval=response, llm=report, ranking=ranking[: top or None])
 
 

@@ -1,10 +1,14 @@
 """Parse the model's answer: the chain of thought apart from the structured answer, then validate it.
 
 Reasoning can arrive three ways, and all are collected (in this order) into one text:
-`reasoning_content` (servers with a reasoning parser), `<think>…</think>` blocks or prose written
-before the JSON, and the answer's own `reasoning` field (the schema puts it first, so a
-constrained decoder writes it before the diagnoses). The structured answer is the first JSON
-object in the text that validates as `LlmAnswer` (code fences allowed).
+`reasoning_content` (servers with a reasoning parser, e.g. vLLM's `--reasoning-parser deepseek_r1`),
+`<think>…</think>` blocks or prose written before the JSON, and the answer's own `reasoning` field
+(the schema puts it first, so a constrained decoder writes it before the diagnoses). R1-style
+models (DeepSeek-R1 distills such as RareSeek-R1) think first; their chat template opens the
+`<think>` block in the prompt, so the content may hold only its end: text before a `</think>` with
+no `<think>` before it is reasoning too. Thinking is removed before the answer is looked for, so
+a JSON draft written while thinking is never the answer that is re-grounded. The structured
+answer is the first JSON object in the rest that validates as `LlmAnswer` (code fences allowed).
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from pydantic import ValidationError
 from raregraph.errors import LlmOutputError
 from raregraph.llm.models import LlmAnswer
 
-__all__ = ["ParsedAnswer", "EmptyAnswerError", "InvalidAnswerError", "parse_answer", "ReasoningStream"]
+__all__ = ["ParsedAnswer", "EmptyAnswerError", "InvalidAnswerError", "parse_answer", "split_thinking", "ReasoningStream"]
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL | re.IGNORECASE)
+_OPENED_IN_PROMPT = re.compile(r"^((?:(?!<think>).)*?)</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 _ANSWER_KEYS = frozenset({"diagnoses", "most_likely", "possible_alternatives", "cant_miss", "next_workup", "reasoning",
                           "differential", "ranked_diagnoses", "diagnosis"})
@@ -50,9 +55,11 @@ def parse_answer(content: str | None, reasoning_content: str | None = None, fini
     """
     text = (content or "").strip()
     if not text:
-        raise EmptyAnswerError("the model returned an empty answer" + _cut_note(finish_reason))
-    thoughts = [m.group(1).strip() for m in _THINK.finditer(text)]
-    text = _THINK.sub("", text).strip()
+        thought = " after reasoning only (reasoning_content)" if reasoning_content and reasoning_content.strip() else ""
+        raise EmptyAnswerError(f"the model returned an empty answer{thought}" + _cut_note(finish_reason))
+    thoughts, text = split_thinking(text)
+    if not text:
+        raise EmptyAnswerError("the model wrote only reasoning, no answer" + _cut_note(finish_reason))
     found = _first_answer(text)
     if found is None:
         raise InvalidAnswerError("no JSON object of the asked shape in the answer" + _cut_note(finish_reason))
@@ -66,6 +73,21 @@ def parse_answer(content: str | None, reasoning_content: str | None = None, fini
 
 
 _FENCE_MARK = re.compile(r"```(?:json|JSON)?")
+
+
+def split_thinking(text: str) -> tuple[list[str], str]:
+    """(thoughts, the rest): `<think>` blocks, and text before a `</think>` whose `<think>` was in the prompt.
+
+    >>> split_thinking("draft {\"a\": 1}</think>{\"b\": 2}")
+    (['draft {"a": 1}'], '{"b": 2}')
+    """
+    thoughts: list[str] = []
+    opened = _OPENED_IN_PROMPT.match(text)
+    if opened:
+        thoughts.append(opened.group(1).strip())
+        text = text[opened.end():]
+    thoughts += [m.group(1).strip() for m in _THINK.finditer(text)]
+    return [t for t in thoughts if t], _THINK.sub("", text).strip()
 
 
 def _cut_note(finish_reason: str | None) -> str:
@@ -109,24 +131,44 @@ def _first_answer(text: str) -> tuple[LlmAnswer, int, int] | None:
 class ReasoningStream:
     """Pulls reasoning text out of a streamed answer, delta by delta, for server-sent events.
 
-    Emits prose before the JSON (minus code-fence marks and `<think>` tags) and the decoded value
+    Emits prose before the JSON (minus code-fence marks and `<think>` tags), everything inside a
+    `<think>` block (braces included: R1 models draft JSON while thinking), and the decoded value
     of the JSON's `"reasoning"` string as it is written; emits nothing once that string closes.
-    Cost: linear in the answer length.
+    A `</think>` seen after what looked like JSON means it was thinking (the template opened the
+    block in the prompt): reading starts over after it. Cost: linear in the answer length.
     """
 
     _KEY = re.compile(r'"reasoning"\s*:\s*"')
 
     def __init__(self) -> None:
         self._buffer = ""
-        self._state = "prose"  # prose → json → string → done
+        self._state = "prose"  # prose ⇄ think; prose → json → string → done
         self._pos = 0  # next unread index in _buffer
 
     def feed(self, delta: str) -> str:
         """New reasoning text made visible by `delta` (possibly empty)."""
         self._buffer += delta
         out: list[str] = []
+        if self._state != "think":
+            closed = self._buffer.lower().find("</think>", self._pos)
+            if closed >= 0 and self._state != "prose":
+                self._state, self._pos = "prose", closed + len("</think>")
         while True:
-            if self._state == "prose":
+            if self._state == "think":
+                end = self._buffer.lower().find("</think>", self._pos)
+                keep = end if end >= 0 else max(self._pos, len(self._buffer) - 10)  # a split closing tag
+                out.append(self._buffer[self._pos:keep])
+                self._pos = keep
+                if end < 0:
+                    break
+                self._pos, self._state = end + len("</think>"), "prose"
+            elif self._state == "prose":
+                opened = self._buffer.lower().find("<think>", self._pos)
+                brace = self._buffer.find("{", self._pos)
+                if opened >= 0 and (brace < 0 or opened < brace):
+                    out.append(re.sub(r"```(?:json|JSON)?|</think>", "", self._buffer[self._pos:opened]))
+                    self._pos, self._state = opened + len("<think>"), "think"
+                    continue
                 brace = self._buffer.find("{", self._pos)
                 stop = brace if brace >= 0 else len(self._buffer)
                 keep = stop if brace >= 0 else max(self._pos, stop - 10)  # a tag or fence may be split across deltas

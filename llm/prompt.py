@@ -27,7 +27,8 @@ from typing import Any
 from raregraph.models import CandidateOut, DiagnosisResponse
 
 __all__ = [
-    "Prompt", "build_messages", "fit_prompt", "answer_schema", "structured_output_options", "estimate_tokens",
+    "Prompt", "build_messages", "fit_prompt", "reasoning_words", "answer_schema", "REASONING_MAX_CHARS",
+    "structured_output_options", "estimate_tokens",
     "TEMPLATE_OVERHEAD_TOKENS", "DETAIL_LEVELS",
 ]
 
@@ -71,8 +72,22 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text.encode("utf-8")) / 3)
 
 
-def build_messages(response: DiagnosisResponse, *, top_k: int, detail: int = 0) -> list[dict[str, str]]:
-    """System + user messages for the first `top_k` candidates at one level of detail (0 = most)."""
+def reasoning_words(answer_tokens: int) -> int:
+    """Words of reasoning asked for: about 40 % of the completion budget at 0.75 words a token, so the JSON fits after it.
+
+    >>> reasoning_words(1024), reasoning_words(300)
+    (307, 90)
+    """
+    return max(30, int(answer_tokens * 0.4 * 0.75))
+
+
+def build_messages(response: DiagnosisResponse, *, top_k: int, detail: int = 0,
+                   answer_tokens: int | None = None) -> list[dict[str, str]]:
+    """System + user messages for the first `top_k` candidates at one level of detail (0 = most).
+
+    `answer_tokens` (the completion budget) bounds the reasoning asked for: the schema carries no
+    length limits (see `answer_schema`), so the prompt does.
+    """
     lines = ["## Patient", *_case_lines(response, detail), "", "## Candidates (ranked by the knowledge-graph system)"]
     candidates = response.candidates[:top_k]
     if not candidates:
@@ -80,11 +95,13 @@ def build_messages(response: DiagnosisResponse, *, top_k: int, detail: int = 0) 
     labels = {t.id: t.label for t in [*response.case.present, *response.case.excluded]}
     for candidate in candidates:
         lines += _candidate_lines(candidate, detail, len(response.case.present), labels)
-    lines += ["", "Reason step by step, then answer with the JSON object."]
+    bound = f" in at most {reasoning_words(answer_tokens)} words" if answer_tokens else ""
+    lines += ["", f"Reason step by step{bound}, then answer with the JSON object."]
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
 
 
-async def fit_prompt(response: DiagnosisResponse, *, top_k: int, max_tokens: int, count: Counter | None = None) -> Prompt:
+async def fit_prompt(response: DiagnosisResponse, *, top_k: int, max_tokens: int, count: Counter | None = None,
+                     answer_tokens: int | None = None) -> Prompt:
     """The most detailed rendering within `max_tokens`, counted by `count` (the server) or `estimate_tokens`.
 
     Cost: one tokenizer round-trip per rendering tried (renderings the estimate puts over twice
@@ -97,7 +114,7 @@ async def fit_prompt(response: DiagnosisResponse, *, top_k: int, max_tokens: int
         k //= 2
     last: Prompt | None = None
     for k, level in plan:
-        messages = build_messages(response, top_k=k, detail=level)
+        messages = build_messages(response, top_k=k, detail=level, answer_tokens=answer_tokens)
         text = "\n".join(m["content"] for m in messages)
         overhead = TEMPLATE_OVERHEAD_TOKENS * len(messages)
         estimate = estimate_tokens(text) + overhead
@@ -113,14 +130,22 @@ async def fit_prompt(response: DiagnosisResponse, *, top_k: int, max_tokens: int
     return last
 
 
+REASONING_MAX_CHARS = 480  # the deepest maxLength in the schema; see answer_schema
+
+
 def answer_schema(candidate_ids: Sequence[str], *, max_tokens: int) -> dict[str, Any]:
     """JSON Schema of the answer for structured output; `id` is one of the shown ids or empty.
 
-    Lengths are capped so a constrained decoder can finish within `max_tokens`: the reasoning gets
-    about 40 % of them (4 characters per token), and one diagnosis is allowed per 150 tokens
-    (1 to 5), each explaining or contradicting at most 3 findings of 80 characters.
+    Lengths are capped so a constrained decoder (a small model rambles) can finish within
+    `max_tokens`, but no `maxLength` exceeds `REASONING_MAX_CHARS`: llama.cpp's grammar builder
+    expands one into a nested optional per character, and the 1638 that 1024 completion tokens
+    used to give made a grammar llama.cpp failed to parse, after which the server crashed (960
+    parsed). The reasoning gets about 40 % of the tokens at 4 characters a token, within that cap
+    (a longer chain of thought belongs in a `<think>` block or `reasoning_content`, which the
+    schema does not constrain); one diagnosis is allowed per 150 tokens (1 to 5), each
+    explaining or contradicting at most 3 findings of 80 characters.
     """
-    reasoning_chars = int(min(4000, max(200, max_tokens * 1.6)))
+    reasoning_chars = int(min(REASONING_MAX_CHARS, max(200, max_tokens * 1.6)))
     max_diagnoses = min(5, max(1, max_tokens // 150))
     text_list = lambda n: {"type": "array", "items": {"type": "string", "maxLength": 80}, "maxItems": n}  # noqa: E731
     return {
@@ -151,15 +176,18 @@ def answer_schema(candidate_ids: Sequence[str], *, max_tokens: int) -> dict[str,
 
 
 def structured_output_options(mode: str, schema: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(response_format, extra_body) for a structured-output mode: json_schema | json_object | guided_json | none.
+    """(response_format, extra_body) for a structured-output mode: json_schema | json_object | guided_json | json | none.
 
     json_schema is the OpenAI form (vLLM, llama.cpp's llama-server); json_object with a `schema`
     is what llama-cpp-python's server takes (llama-server too); guided_json is vLLM's own request field.
+    json is the lighter fallback: any JSON object, no schema (the server's generic JSON grammar).
     """
     if mode == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": "differential", "schema": schema, "strict": True}}, None
     if mode == "json_object":
         return {"type": "json_object", "schema": schema}, None
+    if mode == "json":
+        return {"type": "json_object"}, None
     if mode == "guided_json":
         return None, {"guided_json": schema}
     return None, None

@@ -24,12 +24,7 @@ Resolution tiers, first match wins (graph access only through `KnowledgeGraph.di
 Anything else is dropped and listed as ungrounded, with the nearest name seen. An id the model
 writes is never passed on unless the graph has it.
 
-Merged ranking (weighted reciprocal-rank fusion):
-    fused(d) = w / (k + llm_rank(d)) + (1 - w) / (k + retrieval_rank(d))
-where a term is 0 when d is absent from that list; w = RAREGRAPH_LLM_FUSION_WEIGHT (0.5),
-k = RAREGRAPH_LLM_FUSION_K (60). `llm_rank` counts grounded diseases in the answer's order
-(diagnoses first, then most_likely, possible_alternatives, cant_miss). Ties go to the better
-retrieval rank, then the better model rank, then the id.
+The merged ranking is `llm/fusion.py`'s.
 """
 
 from __future__ import annotations
@@ -45,11 +40,9 @@ from raregraph.kg.model import normalize_label
 from raregraph.llm.models import AnswerDiagnosis, LlmAnswer, RankedDiagnosis, ResolvedBy, TierEntry, UngroundedName
 
 __all__ = [
-    "Resolution", "DiseaseResolver", "GroundedAnswer", "ground_answer", "fuse", "retrieval_ranking", "name_similarity",
-    "scrub_ids", "FUSION_RULE",
+    "Resolution", "DiseaseResolver", "GroundedAnswer", "ground_answer", "retrieval_ranking", "name_similarity",
+    "scrub_ids",
 ]
-
-FUSION_RULE = "fused = w/(k + llm_rank) + (1 - w)/(k + retrieval_rank); a missing rank adds 0; w={w:g}, k={k:g}"
 
 _CURIE = re.compile(r"\b(OMIM|MIM|ORPHA|ORPHANET|DECIPHER|MONDO)\s*[:_#]\s*(\d+)\b", re.IGNORECASE)
 _ANY_ID = re.compile(r"\b(?:OMIM|MIM|ORPHA|ORPHANET|DECIPHER|MONDO|HP)\s*:\s*\d+\b", re.IGNORECASE)
@@ -240,32 +233,6 @@ def retrieval_ranking(candidates: Sequence[CandidateOut]) -> list[RankedDiagnosi
                         retrieval_rank=c.rank, retrieval_score=c.score, probability=c.probability)
         for c in candidates
     ]
-
-
-def fuse(candidates: Sequence[CandidateOut], grounded: GroundedAnswer, *, weight: float, k: float) -> list[RankedDiagnosis]:
-    """Merge the model's order with the retrieval ranking by weighted reciprocal-rank fusion (module doc)."""
-    rows: dict[str, RankedDiagnosis] = {}
-    for c in candidates:
-        rows[c.disease_id] = RankedDiagnosis(
-            rank=0, disease_id=c.disease_id, name=c.name, equivalent_ids=list(c.equivalent_ids),
-            retrieval_rank=c.rank, retrieval_score=c.score, probability=c.probability,
-        )
-    for llm_rank, (resolution, item) in enumerate(grounded.ordered, start=1):
-        row = rows.get(resolution.disease_id) or RankedDiagnosis(rank=0, disease_id=resolution.disease_id,
-                                                                 name=resolution.name)
-        rows[resolution.disease_id] = row.model_copy(update={
-            "llm_rank": llm_rank, "resolved_by": resolution.resolved_by,
-            "confidence": item.confidence if item else None,
-            "explains": list(item.explains) if item else [], "contradicts": list(item.contradicts) if item else [],
-        })
-
-    def fused(row: RankedDiagnosis) -> float:
-        score = weight / (k + row.llm_rank) if row.llm_rank else 0.0
-        return score + ((1 - weight) / (k + row.retrieval_rank) if row.retrieval_rank else 0.0)
-
-    inf = float("inf")
-    ordered = sorted(rows.values(), key=lambda r: (-fused(r), r.retrieval_rank or inf, r.llm_rank or inf, r.disease_id))
-    return [row.model_copy(update={"rank": i, "fused_score": round(fused(row), 6)}) for i, row in enumerate(ordered, 1)]
 
 
 def _canonical_id(raw: str) -> str:

@@ -85,7 +85,12 @@ class Settings(BaseSettings):
                     "(llama-cpp-python); guided_json: vLLM's extra body field; none: JSON asked in the prompt only. "
                     "A mode the server refuses (HTTP 400/422) falls back to json_object, then none. Always validated.",
     )
-    llm_fusion_weight: float = Field(0.5, ge=0, le=1, description="Weight of the model's order in the merged ranking")
+    llm_fusion_weight: float | None = Field(
+        None, ge=0, le=1, description="Weight of the model's order in the merged ranking (unset: the model's fitted "
+                                      "value, llm/fusion.py)")
+    llm_fusion_margin: float | None = Field(
+        None, ge=0, le=1, description="Gate: the model may reorder only candidates whose retrieval probability is within "
+                                      "this factor of the best (1 ties only, 0 no gate; unset: fitted, llm/fusion.py)")
     llm_fusion_k: float = Field(60.0, gt=0, description="Reciprocal-rank-fusion constant k")
     llm_fuzzy_threshold: float = Field(0.88, gt=0, le=1, description="Similarity a fuzzy disease-name match must reach")
     # vLLM launch (`raregraph llm serve-command`)

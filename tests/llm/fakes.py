@@ -26,12 +26,20 @@ class Script:
     reject_structured: bool = False  # 400 to requests with response_format
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_first: int = 0  # answer 503 to the first N chat requests
+    reasoning_content: str | None = None  # sent as vLLM's reasoning parser does (message / delta field)
+    drop_schema: bool = False  # close the connection unanswered when a request carries a JSON schema (a crash)
 
 
-def _completion(content: str, model: str) -> dict[str, Any]:
+def _carries_schema(body: dict[str, Any]) -> bool:
+    fmt = body.get("response_format") or {}
+    return bool(fmt.get("schema") or fmt.get("json_schema") or body.get("guided_json"))
+
+
+def _completion(content: str, model: str, reasoning: str | None = None) -> dict[str, Any]:
+    message = {"role": "assistant", "content": content, **({"reasoning_content": reasoning} if reasoning else {})}
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
 
@@ -69,6 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
             script.fail_first -= 1
             self._json(503, {"error": "busy"})
             return
+        if script.drop_schema and _carries_schema(body):
+            self.close_connection = True  # no status line: the client sees the server disconnect
+            return
         if script.reject_structured and "response_format" in body:
             self._json(400, {"error": {"message": "response_format not supported"}})
             return
@@ -81,16 +92,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
+            thoughts = script.reasoning_content or ""
+            deltas = [{"reasoning_content": thoughts[i:i + 7]} for i in range(0, len(thoughts), 7)]
             pieces = [script.content[i:i + 7] for i in range(0, len(script.content), 7)] or [""]
-            for piece in pieces:
+            for delta in [*deltas, *({"content": p} for p in pieces)]:
                 chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
-                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake-model",
                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
             self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
             return
-        self._json(200, _completion(script.content, "fake-model"))
+        self._json(200, _completion(script.content, "fake-model", script.reasoning_content))
 
 
 @contextmanager

@@ -106,7 +106,63 @@ def test_refused_structured_output_is_retried_as_prompt_only(llm_service: Retrie
     with scripted_server(script) as url:
         result = _run(llm_service, default_snapshot, base_url=url)
     assert result.llm.status == "ok" and "refused by the server" in (result.llm.detail or "")
-    assert [r.get("response_format", {}).get("type") for r in script.requests] == ["json_schema", "json_object", None]
+    assert [r.get("response_format", {}).get("type") for r in script.requests] == [
+        "json_schema", "json_object", "json_object", None]
+    assert ["schema" in (r.get("response_format") or {}) for r in script.requests] == [False, True, False, False]
+
+
+def test_a_server_that_dies_on_the_schema_is_asked_again_without_one(llm_service: DiagnosisService,
+                                                                    default_snapshot: Snapshot) -> None:
+    from raregraph.llm.client import LlmClient
+
+    script = Script(content=GOOD, drop_schema=True)
+    with scripted_server(script) as url:
+        settings = base_settings(default_snapshot, base_url=url, max_retries=2, retry_backoff_s=0.05)
+
+        async def twice() -> list[LlmDiagnosis]:
+            async with LlmClient.from_settings(settings) as client:
+                return [await diagnose_with_llm(llm_service, MARFAN, settings, client=client) for _ in range(2)]
+
+        first, second = asyncio.run(twice())
+    assert first.llm.status == "ok" and "dropped the connection" in (first.llm.detail or "")
+    # no retry of the schema that killed it, no schema in llama-cpp-python's form either: plain JSON mode
+    assert [r.get("response_format") for r in script.requests[:2]] == [
+        script.requests[0]["response_format"], {"type": "json_object"}]
+    assert script.requests[0]["response_format"]["type"] == "json_schema"
+    # the client remembers what this server took: the next request goes straight to it
+    assert second.llm.status == "ok" and script.requests[2:] == [{**script.requests[1]}] and len(script.requests) == 3
+
+
+def test_reasoning_content_of_a_reasoning_parser_is_the_reasoning(llm_service: DiagnosisService,
+                                                                  default_snapshot: Snapshot) -> None:
+    thoughts = "Okay, lens dislocation and aortic root: Marfan or Loeys-Dietz. FBN1 settles it."
+    with scripted_server(Script(content=GOOD, reasoning_content=thoughts)) as url:
+        settings = base_settings(default_snapshot, base_url=url)
+        result = diagnose_with_llm_sync(llm_service, MARFAN, settings, top=10)
+
+        async def collect() -> list[tuple[str, str]]:
+            return [(e.event, e.data) async for e in stream_llm_events(llm_service, MARFAN, settings)]
+
+        events = asyncio.run(collect())
+    assert result.llm.status == "ok" and result.llm.reasoning is not None
+    assert result.llm.reasoning.startswith(thoughts) and result.ranking[0].disease_id == "OMIM:154700"
+    streamed = "".join(json.loads(d)["text"] for k, d in events if k == "reasoning")
+    assert streamed == thoughts + json.loads(GOOD)["reasoning"]
+    assert LlmDiagnosis.model_validate_json(events[-1][1]).llm.reasoning == result.llm.reasoning
+
+
+def test_a_json_draft_in_the_think_block_is_not_grounded(llm_service: DiagnosisService,
+                                                         default_snapshot: Snapshot) -> None:
+    draft = json.dumps({"diagnoses": [{"id": "OMIM:999999", "name": "Zorblax syndrome"}, {"name": "Homocystinuria"}]})
+    content = f"Let me think. Draft: {draft}\nNo, FBN1.\n</think>\n\n{GOOD}"  # template-opened block
+    with scripted_server(Script(content=content)) as url:
+        result = _run(llm_service, default_snapshot, base_url=url)
+    with scripted_server(Script(content=GOOD)) as url:
+        plain = _run(llm_service, default_snapshot, base_url=url)
+    llm = result.llm
+    assert llm.status == "ok" and llm.reasoning is not None and llm.reasoning.startswith("Let me think.")
+    assert llm.contribution == plain.llm.contribution and result.ranking == plain.ranking  # the answer's mentions only
+    assert not any("Zorblax" in u.text for u in llm.ungrounded) and "999999" not in result.model_dump_json()
 
 
 def test_transient_errors_are_retried_with_backoff(llm_service: Retriever, default_snapshot: Snapshot) -> None:

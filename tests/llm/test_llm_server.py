@@ -138,3 +138,62 @@ def test_server_tokenizer_counts_prompt_tokens(llama: LocalServer, default_snaps
 def test_llm_ping_lists_the_model(llama: LocalServer, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["llm", "ping"], env={"RAREGRAPH_LLM_BASE_URL": llama.base_url})
     assert result.exit_code == 0 and result.stdout.strip() == llama.model
+
+
+def test_default_settings_end_to_end_keep_the_server_alive(llama: LocalServer, default_snapshot: Snapshot,
+                                                           llm_service: DiagnosisService) -> None:
+    """RAREGRAPH_LLM_* defaults (max_tokens 1024, 10 candidates, json_schema): the grammar builds and the server lives.
+
+    Before the schema dropped its `maxLength`s, this request made llama.cpp fail to parse the
+    grammar and the server crash, and every later request was `unavailable`.
+    """
+    settings = base_settings(default_snapshot, base_url=llama.base_url, timeout_s=900)  # a slow CPU, not a setting under test
+    assert (settings.llm_max_tokens, settings.llm_top_k, settings.llm_structured_output) == (1024, 10, "json_schema")
+
+    async def twice() -> tuple[list[LlmDiagnosis], list[str]]:
+        async with LlmClient.from_settings(settings) as client:
+            results = [await diagnose_with_llm(llm_service, case, settings, client=client) for case in (MARFAN, _CASE)]
+            return results, await client.list_models()  # still serving
+
+    results, models = asyncio.run(twice())
+    assert models == [llama.model]
+    for result in results:
+        assert_grounded(result, llm_service.graph)
+        # llama-cpp-python answers json_schema with HTTP 500; the schema then goes in its own form
+        # (json_object + schema), the grammar path that crashed the server before
+        assert "dropped" not in (result.llm.detail or "") and "used json_object" in (result.llm.detail or "")
+    log = llama.log.read_text(errors="replace")
+    assert "failed to parse grammar" not in log and "parse: error" not in log
+
+
+_GRAMMAR_PROBE = """
+import json, sys
+from llama_cpp import Llama
+llm = Llama(sys.argv[1], n_ctx=256, n_threads=1, verbose=False)
+out = llm.create_chat_completion(messages=[{"role": "user", "content": "Hi"}], max_tokens=2,
+                                 response_format={"type": "json_object", "schema": json.loads(sys.argv[2])})
+print("ANSWERED", json.dumps(out["choices"][0]["message"]["content"]))
+"""
+
+
+@pytest.mark.parametrize("max_tokens", [16, 1024, 100_000])
+def test_llama_cpp_builds_the_grammar_of_any_answer_schema(max_tokens: int, tmp_path: Path) -> None:
+    """In a child process (a grammar llama.cpp cannot build crashes the process): 50 candidates, any budget.
+
+    The schema of before (maxLength 1638 at 1024 tokens) fails here with "error parsing grammar:
+    number of rules that are going to be repeated ... exceeds sane defaults" and exit code 139.
+    """
+    import subprocess
+    import sys
+
+    from raregraph.llm.local_server import small_model_path
+    from raregraph.llm.prompt import answer_schema
+
+    try:
+        model = small_model_path()
+    except LocalServerError as err:
+        pytest.skip(str(err))
+    schema = answer_schema([f"OMIM:{600000 + i}" for i in range(50)], max_tokens=max_tokens)
+    run = subprocess.run([sys.executable, "-c", _GRAMMAR_PROBE, str(model), json.dumps(schema)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "ANSWERED" in run.stdout, (run.returncode, run.stderr[-1000:])

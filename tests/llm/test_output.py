@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from raregraph.llm.models import AnswerDiagnosis, LlmAnswer
 from raregraph.llm.output import EmptyAnswerError, InvalidAnswerError, ReasoningStream, parse_answer
@@ -110,3 +112,62 @@ def test_reasoning_stream_handles_escapes_split_across_deltas() -> None:
     reader = ReasoningStream()
     out = "".join(reader.feed(text[i:i + 3]) for i in range(0, len(text), 3))
     assert out == 'Thinking first. a "quoted" line\nand été'
+
+
+# --- R1-style reasoning (DeepSeek-R1 distills: RareSeek-R1) -------------------------------------------
+
+FINAL = '{"reasoning": "FBN1 and lens dislocation.", "diagnoses": [{"id": "OMIM:154700", "name": "Marfan syndrome"}]}'
+DRAFT = '{"diagnoses": [{"id": "OMIM:121050", "name": "Contractural arachnodactyly"}]}'
+
+
+def test_think_block_with_a_json_draft_is_reasoning_not_the_answer() -> None:
+    content = f"<think>\nFirst guess: {DRAFT}. But the lens is dislocated.\n</think>\n\n{FINAL}"
+    parsed = parse_answer(content)
+    assert [d.id for d in parsed.answer.diagnoses] == ["OMIM:154700"]
+    assert parsed.reasoning is not None and parsed.reasoning.startswith("First guess: " + DRAFT)
+    assert parsed.reasoning.endswith("FBN1 and lens dislocation.") and json.loads(parsed.json_text) == json.loads(FINAL)
+
+
+def test_think_opened_by_the_chat_template_ends_in_the_content() -> None:
+    # R1 templates end the prompt with "<think>\n": the content starts inside the block.
+    content = f"The aorta and the lens, {DRAFT} is a draft.\n</think>\n\n```json\n{FINAL}\n```"
+    parsed = parse_answer(content)
+    assert [d.id for d in parsed.answer.diagnoses] == ["OMIM:154700"]
+    assert parsed.reasoning is not None and "is a draft." in parsed.reasoning and "</think>" not in parsed.reasoning
+
+
+def test_reasoning_content_from_a_reasoning_parser_comes_first() -> None:
+    # vLLM --reasoning-parser deepseek_r1: the thoughts in reasoning_content, the content only the answer.
+    parsed = parse_answer(FINAL, reasoning_content=f"Thinking… {DRAFT} no.")
+    assert [d.id for d in parsed.answer.diagnoses] == ["OMIM:154700"]
+    assert parsed.reasoning == f"Thinking… {DRAFT} no.\n\nFBN1 and lens dislocation."
+
+
+def test_reasoning_without_an_answer_is_empty_and_says_so() -> None:
+    with pytest.raises(EmptyAnswerError, match="reasoning only.*finish_reason=length"):
+        parse_answer(None, reasoning_content="Still thinking about", finish_reason="length")
+    with pytest.raises(EmptyAnswerError, match="only reasoning"):
+        parse_answer("<think>Still thinking about the lens")
+    with pytest.raises(InvalidAnswerError):  # the draft inside the thoughts is not an answer
+        parse_answer(f"<think>{DRAFT}</think> I am not sure.")
+
+
+@pytest.mark.parametrize("opened_in_prompt", [False, True])
+def test_streamed_r1_reasoning_includes_the_thoughts_and_skips_the_draft_json_state(opened_in_prompt: bool) -> None:
+    thoughts = f"Weighing {DRAFT} against Marfan."
+    whole = ("" if opened_in_prompt else "<think>") + thoughts + "</think>\n" + FINAL
+    reader = ReasoningStream()
+    streamed = "".join(reader.feed(whole[i:i + 5]) for i in range(0, len(whole), 5))
+    assert streamed.endswith("FBN1 and lens dislocation.")
+    if not opened_in_prompt:
+        assert streamed.strip() == thoughts + "\n" + "FBN1 and lens dislocation."
+
+
+@given(thought=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80)
+       .filter(lambda t: "think>" not in t.lower()),
+       opened_in_prompt=st.booleans())
+def test_any_thought_stays_out_of_the_answer(thought: str, opened_in_prompt: bool) -> None:
+    content = ("" if opened_in_prompt else "<think>") + thought + DRAFT + "</think>" + FINAL
+    parsed = parse_answer(content)
+    assert [d.id for d in parsed.answer.diagnoses] == ["OMIM:154700"]
+    assert parsed.reasoning is not None and DRAFT in parsed.reasoning

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from raregraph.models import DiagnosisResponse
 from raregraph.llm.prompt import (
-    TEMPLATE_OVERHEAD_TOKENS, answer_schema, build_messages, estimate_tokens, fit_prompt, structured_output_options,
+    REASONING_MAX_CHARS, TEMPLATE_OVERHEAD_TOKENS, answer_schema, build_messages, estimate_tokens, fit_prompt, structured_output_options,
 )
 
 
@@ -69,7 +70,12 @@ def test_answer_schema_limits_ids_to_the_candidates_shown() -> None:
     item = schema["properties"]["diagnoses"]["items"]
     assert item["properties"]["id"]["enum"] == ["OMIM:154700", "OMIM:121050", ""]
     assert list(schema["properties"])[0] == "reasoning"  # written first by a constrained decoder
-    assert schema["properties"]["reasoning"]["maxLength"] == 800 and schema["properties"]["diagnoses"]["maxItems"] == 3
+    assert schema["properties"]["reasoning"]["maxLength"] == 480 and schema["properties"]["diagnoses"]["maxItems"] == 3
+    # no deep maxLength: llama.cpp expands one into a nested optional per character, and at the
+    # default 1024 completion tokens (then 1638 characters of reasoning) its grammar failed to parse
+    for max_tokens in (100, 1024, 100_000):
+        lengths = re.findall(r'"maxLength": (\d+)', json.dumps(answer_schema(["OMIM:154700"], max_tokens=max_tokens)))
+        assert lengths and max(map(int, lengths)) <= REASONING_MAX_CHARS == 480
     assert answer_schema([], max_tokens=100)["properties"]["diagnoses"]["maxItems"] == 1
     response_format, extra = structured_output_options("json_schema", schema)
     assert response_format is not None and response_format["json_schema"]["schema"] is schema and extra is None

@@ -8,7 +8,8 @@ from raregraph.models import DiagnosisResponse
 from raregraph.retrieval.retriever import Retriever
 from raregraph.llm.models import LlmAnswer, UngroundedName
 from raregraph.llm.output import parse_answer
-from raregraph.llm.regrounding import DiseaseResolver, Resolution, fuse, ground_answer, name_similarity, scrub_ids
+from raregraph.llm.fusion import FusionPolicy, fuse
+from raregraph.llm.regrounding import DiseaseResolver, Resolution, ground_answer, name_similarity, scrub_ids
 from tests.llm.conftest import recorded, recorded_message
 from tests.llm.test_output import RECORDED_OK
 
@@ -58,7 +59,7 @@ def test_numbers_must_agree_for_a_fuzzy_match() -> None:
     assert name_similarity("Stickler syndrome 1", "Stickler syndrome") == 0.0
 
 
-def test_fusion_is_weighted_reciprocal_rank(resolver: DiseaseResolver, marfan_response: DiagnosisResponse) -> None:
+def test_ungated_fusion_is_weighted_reciprocal_rank(resolver: DiseaseResolver, marfan_response: DiagnosisResponse) -> None:
     candidates = marfan_response.candidates
     answer = LlmAnswer.model_validate({"diagnoses": [
         {"id": candidates[3].disease_id, "name": candidates[3].name, "confidence": 0.9},
@@ -68,7 +69,7 @@ def test_fusion_is_weighted_reciprocal_rank(resolver: DiseaseResolver, marfan_re
     grounded = ground_answer(answer, resolver)
     assert [r.disease_id for r, _ in grounded.ordered] == [candidates[3].disease_id, "ORPHA:60030"]
     assert [u.text for u in grounded.ungrounded] == ["OMIM:999999 Invented syndrome"]
-    ranking = fuse(candidates, grounded, weight=0.5, k=60)
+    ranking = fuse(candidates, grounded, FusionPolicy(weight=0.5, margin=0.0, k=60))
     by_id = {r.disease_id: r for r in ranking}
     fourth = by_id[candidates[3].disease_id]
     assert fourth.fused_score == round(0.5 / 61 + 0.5 / 64, 6) and fourth.rank == 1 and fourth.confidence == 0.9
@@ -77,7 +78,7 @@ def test_fusion_is_weighted_reciprocal_rank(resolver: DiseaseResolver, marfan_re
     assert [r.rank for r in ranking] == list(range(1, len(candidates) + 2))
     assert "OMIM:999999" not in {r.disease_id for r in ranking}
     # weight 0: retrieval order untouched; the model's additions come last
-    plain = fuse(candidates, grounded, weight=0.0, k=60)
+    plain = fuse(candidates, grounded, FusionPolicy(weight=0.0, margin=0.0, k=60))
     assert [r.disease_id for r in plain][: len(candidates)] == [c.disease_id for c in candidates]
 
 
