@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import sys
+
 import numpy as np
 
 from raregraph.api.service import build_service
@@ -32,6 +34,9 @@ from raregraph.errors import RaregraphError
 from raregraph.models import CaseRequest
 from raregraph.retrieval.case import LENIENT
 from raregraph.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/figures.py, also when loaded by path
+from figures import pyplot, save_panel  # noqa: E402
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 RESULTS = Path(__file__).parent / "results"
@@ -90,13 +95,8 @@ def print_summary(title: str, summary: Mapping[str, Any]) -> None:
 
 def plot_reliability(panels: Mapping[str, Mapping[str, Any]], stem: Path) -> list[Path]:
     """One reliability diagram per population x track: accuracy vs mean probability per bin, sized by count."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed (pip install -e '.[dev]'): no PNGs written")
+    plt = pyplot()
+    if plt is None:
         return []
     written = []
     for title, summary in panels.items():
@@ -112,12 +112,7 @@ def plot_reliability(panels: Mapping[str, Mapping[str, Any]], stem: Path) -> lis
                title=f"{title}\nn={summary['n_in_universe']}, ECE {summary['ece']:.3f}, Brier {summary['brier_top1']}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
-        fig.tight_layout()
-        slug = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
-        path = stem.parent / f"{stem.name}-{slug}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_panel(plt, fig, stem, title))
     return written
 
 

@@ -58,6 +58,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/figures.py, also when loaded by path
+from figures import pyplot, save_panel  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DRIVERS = ROOT / "benchmarks" / "peers"
 VENVS = ROOT / ".cache" / "peers"
@@ -594,13 +597,8 @@ class RareBench:
 
 def plot_topk_curves(summary: Mapping[str, Any], stem: Path) -> list[Path]:
     """Top-k curves (k = 1..20, overall) per population x track x protocol, every method in the same axes."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("matplotlib is not installed (pip install -e '.[dev]'): no PNGs written")
+    plt = pyplot()
+    if plt is None:
         return []
     panels: list[tuple[str, Mapping[str, Any]]] = []
     for track, by_protocol in summary["results"].items():
@@ -621,12 +619,7 @@ def plot_topk_curves(summary: Mapping[str, Any], stem: Path) -> list[Path]:
         ax.set_xticks([1, 3, 5, 10, 15, 20])
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        slug = "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())
-        path = stem.parent / f"{stem.name}-{slug}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        written.append(path)
+        written.append(save_panel(plt, fig, stem, title))
     return written
 
 
