@@ -108,17 +108,19 @@ def pull(
 
 
 def _neo4j_switch(settings: Settings) -> Callable[["Snapshot"], None] | None:
-    """With the Neo4j back-end, the `kg load` path: load (or finish loading) and activate in one transaction."""
+    """With the Neo4j back-end: load next to the active snapshot (or finish loading), switch in one transaction,
+    then drop the snapshots older than the one replaced (kept for readers that opened it and a switch back)."""
     if settings.backend != "neo4j":
         return None
 
     def switch(snapshot: "Snapshot") -> None:
         from raregraph.kg.neo4j import open_driver
-        from raregraph.kg.neo4j_load import load_snapshot
+        from raregraph.kg.neo4j_load import refresh_snapshot
 
         driver = open_driver(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password.get_secret_value())
         try:
-            load_snapshot(driver, snapshot, database=settings.neo4j_database, activate=True)
+            # The command waits for the bounded-batch drop rather than leaving it to a thread its exit would cut.
+            refresh_snapshot(driver, snapshot, database=settings.neo4j_database, keep=1, background=False)
         finally:
             driver.close()
 
