@@ -39,6 +39,22 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _fit_reasoning(lines: Sequence[str], verdict: str, limit: int) -> str:
+    """The lines that fit before the verdict, which always ends the text: the schema's length cap
+    (llm/prompt.py) must cut alternatives, never the diagnosis the answer is trained to give."""
+    budget = limit - len(verdict) - 1
+    kept: list[str] = []
+    for line in lines:
+        if len(" ".join([*kept, line])) <= budget:
+            kept.append(line)
+        elif not kept and budget > 1:
+            kept.append(_clip(line, budget))  # the lead's own sentence, shortened
+            break
+        else:
+            break
+    return _clip(" ".join([*kept, verdict]), limit)
+
+
 def _explains(c: CandidateOut) -> list[str]:
     return [_clip(m.case_label, _TEXT) for m in (c.evidence.matched if c.evidence else [])[:3]]
 
@@ -83,8 +99,7 @@ def structured_answer(response: DiagnosisResponse, shown: Sequence[str], lead: L
     for c in others[:3]:
         lines.append("Alternative: " + _sentence(c, n_present, labels))
     verdict = "The confirmed diagnosis is" if lead.confirmed else "Most likely:"
-    lines.append(f"{verdict} {lead.name}.")
-    reasoning = _clip(" ".join(lines), reasoning_chars)
+    reasoning = _fit_reasoning(lines, f"{verdict} {lead.name}.", reasoning_chars)
 
     lead_ref = hit.disease_id if hit is not None else ""
     first = {"id": lead_ref, "name": _clip(lead.name, _NAME), "confidence": 1.0 if lead.confirmed else 0.6,
