@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 CORE := $(VENV)/.installed-core
 FULL := $(VENV)/.installed-full
 
-.PHONY: demo test install neo4j postgres clean
+.PHONY: demo test install neo4j postgres chromium clean
 
 install: $(FULL)
 
@@ -49,7 +49,13 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
-test: $(FULL) neo4j postgres
+# The API docs test loads /docs in a real headless browser with no network: Debian's Chromium,
+# installed here when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: $(FULL) neo4j postgres chromium
 	$(BIN)/pytest -q
 
 clean:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -121,7 +121,23 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(
         600, ge=0, description="Requests per minute per API key (per client address without keys); 0: no limit",
     )
-    api_rate_limit_burst: int = Field(120, ge=1, description="Requests a key may send at once before the rate applies")
+    api_rate_limit_burst: int = Field(
+        120, ge=1, description="Requests a key may send at once before the rate applies; a batch of more cases is let "
+                               "through on a full bucket, and the client then waits off the difference",
+    )
+    api_trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description='Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed, JSON: '
+                    'RAREGRAPH_API_TRUSTED_PROXIES=\'["10.0.0.2", "10.1.0.0/16"]\'; empty: those headers are ignored and '
+                    "the connecting address is the client (rate limit, access log)",
+    )
+    api_header_timeout_s: float = Field(
+        10.0, gt=0, description="Time a client has to send a request's headers, from the connection's opening (on a kept-"
+                               "alive connection, from the request's first byte); 408, then the connection is closed",
+    )
+    api_body_timeout_s: float = Field(
+        30.0, gt=0, description="Time a client has to send a request's body once its headers are in; 408, then closed",
+    )
     api_max_body_bytes: int = Field(1_000_000, ge=1_024, description="Largest request body accepted (413 beyond)")
     api_max_text_chars: int = Field(100_000, ge=1, description="Longest case text / extraction text accepted (422 beyond)")
     api_max_variants_per_case: int = Field(1_000, ge=0, description="Most variants in one case (422 beyond)")

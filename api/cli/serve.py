@@ -52,9 +52,13 @@ def serve(
 
     os.environ["RAREGRAPH_SNAPSHOT"] = guard(open_snapshot)
     # The factory re-reads the same RAREGRAPH_* settings in each worker process (`uvicorn --factory`).
+    # The app believes X-Forwarded-For only from RAREGRAPH_API_TRUSTED_PROXIES, so uvicorn's own handling,
+    # which trusts any loopback client by default, is off; the protocol adds the header deadline and
+    # problem+json for requests that are not HTTP (api/http/protocol.py).
     uvicorn.run(
         "raregraph.api.http.app:app_from_env", factory=True,
         host=host or settings.api_host, port=port if port is not None else settings.api_port,
         workers=workers or settings.api_workers, log_config=None, access_log=False, log_level=level,
-        timeout_graceful_shutdown=10, server_header=False,
+        timeout_graceful_shutdown=10, server_header=False, proxy_headers=False,
+        http="raregraph.api.http.protocol:ProblemHttpToolsProtocol",
     )

@@ -1,7 +1,10 @@
 """The FastAPI app: `create_app(settings)` wires routers, middleware, the one error handler set and OpenAPI.
 
-Middleware, outermost first: request id + access log + last-resort 500 (`logging_setup`), API key
-and rate limit, body size (`security`), then FastAPI's routing. The service is built once in a
+Middleware, outermost first: the client address from a trusted proxy's X-Forwarded-For (only with
+RAREGRAPH_API_TRUSTED_PROXIES; `raregraph serve` turns uvicorn's own handling off), request id +
+access log + last-resort 500 (`logging_setup`), the body's read deadline (`body_timeout`), API key
+and rate limit, body size (`security`), then FastAPI's routing. /docs and /redoc are served from
+installed files (`docs_ui`), and `GET /` points a person at them. The service is built once in a
 background thread when the app starts (see `deps.Runtime`); `/readyz` answers 200 once it is.
 With an LLM endpoint configured, the lifespan also holds the app's one `LlmClient`.
 """
@@ -14,12 +17,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from raregraph.api.feedback.http import install as install_feedback
+from raregraph.api.http.body_timeout import BodyTimeoutMiddleware
 from raregraph.api.http.deps import Builder, Runtime
+from raregraph.api.http.docs_ui import install_docs
 from raregraph.api.http.problems import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from raregraph.api.http.logging_setup import RequestContextMiddleware, configure_logging
-from raregraph.api.http.routes import diagnose, lookup, meta, phenotypes
+from raregraph.api.http.protocol import HEADER_TIMEOUT_STATE
+from raregraph.api.http.routes import diagnose, landing, lookup, meta, phenotypes
 from raregraph.api.http.security import API_KEY_HEADER, OPEN_PATHS, BodyLimitMiddleware, KeyAndRateMiddleware, RateLimiter
 from raregraph.api.service import build_service
 from raregraph.retrieval.retriever import Retriever
@@ -43,14 +50,15 @@ _NOT_FOUND = {404: {**_PROBLEM, "description": "No such id in the snapshot (with
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     app.state.runtime.start()  # builds the service in a background thread; /readyz waits for it
     # One LLM client per app, made inside the serving event loop: it holds the connection pool and
     # the concurrency limit (RAREGRAPH_LLM_CONCURRENCY) that every request shares.
     settings: Settings = app.state.settings
     app.state.llm_client = LlmClient.from_settings(settings) if llm_enabled(settings) else None
     try:
-        yield
+        # uvicorn hands the lifespan state to each connection's protocol, which times the headers (protocol.py)
+        yield {HEADER_TIMEOUT_STATE: settings.api_header_timeout_s}
     finally:
         if app.state.llm_client is not None:
             await app.state.llm_client.aclose()
@@ -66,13 +74,15 @@ def create_app(settings: Settings | None = None, service: Retriever | None = Non
         summary="Grounded rare-disease differential diagnosis over an HPO/Orphanet/OMIM/ClinVar knowledge graph",
         description="Every error is an RFC 9457 `application/problem+json` document with a stable `type`. "
                     "Send `X-API-Key` when the server has keys configured (all paths but /healthz).",
-        lifespan=_lifespan, redoc_url=None,
+        lifespan=_lifespan, docs_url=None, redoc_url=None,  # docs_ui serves both from installed files
     )
     app.state.settings = settings
     app.state.runtime = Runtime(settings, service, build)
     app.state.llm_client = None  # made in the lifespan when an LLM endpoint is configured
     app.state.rate_limiter = RateLimiter(settings.api_rate_limit_per_minute, settings.api_rate_limit_burst)
     install_error_handlers(app)
+    install_docs(app)
+    app.include_router(landing.router)
     app.include_router(meta.router, responses={k: v for k, v in _COMMON_ERRORS.items() if k in (401, 429, 500, 503)})
     app.include_router(diagnose.router, responses=_COMMON_ERRORS)
     app.include_router(phenotypes.router, responses=_COMMON_ERRORS)
@@ -81,7 +91,10 @@ def create_app(settings: Settings | None = None, service: Retriever | None = Non
     # added last = outermost
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(KeyAndRateMiddleware, keys=settings.api_keys, limiter=app.state.rate_limiter)
+    app.add_middleware(BodyTimeoutMiddleware, timeout_s=settings.api_body_timeout_s)
     app.add_middleware(RequestContextMiddleware)
+    if settings.api_trusted_proxies:  # else X-Forwarded-For is the client's word, and ignored
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=[str(net) for net in settings.api_trusted_proxies])
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

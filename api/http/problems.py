@@ -2,12 +2,14 @@
 
 Our own errors go through `api.errors.describe_error` (the one map of status, kind and message);
 request validation errors become `invalid-input` with the offending field; conditions that only
-exist over HTTP (no route, body too large, missing key, rate limit, not ready, timeout) have their
-kinds here. A client never sees a stack trace, and bad input never gives a 500.
+exist over HTTP (no route, body too large or too slow, JSON too deep to parse, missing key, rate
+limit, not ready, timeout, a request that is not HTTP) have their kinds here. A client never sees
+a stack trace, and bad input never gives a 500.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -23,7 +25,8 @@ from raregraph.errors import ObsoleteTermError, UnknownEntityError, UnknownTermE
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE", "Problem", "ProblemResponse", "FieldError", "Suggestion", "UnknownIdError", "problem_type", "problem_response",
-    "install_error_handlers", "validation_problem", "problem_for_error", "RateLimitExceeded",
+    "install_error_handlers", "validation_problem", "problem_for_error", "RateLimitExceeded", "BodyTimeout",
+    "body_timeout_response", "unreadable_body_problem",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -48,6 +51,10 @@ _TITLES: dict[str, str] = {
     "unauthorized": "API key missing or invalid",
     "rate-limited": "Too many requests",
     "timeout": "Request took too long",
+    "request-timeout": "Request not received in time",
+    "bad-request": "Not a valid HTTP request",
+    "json-too-deep": "JSON nested too deeply",
+    "number-too-long": "Number too long",
     "internal-error": "Internal error",
 }
 
@@ -189,6 +196,38 @@ class RateLimitExceeded(Exception):
         self.retry_after_s = retry_after_s
 
 
+class BodyTimeout(Exception):
+    """The client did not send the request body within RAREGRAPH_API_BODY_TIMEOUT_S (raised by `receive`)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"request body not received within {timeout_s:g} s")
+        self.timeout_s = timeout_s
+
+
+def body_timeout_response(timeout_s: float, request_id: str | None) -> ProblemResponse:
+    """408 for a body that did not arrive in time; the connection is closed after it."""
+    return problem_response(
+        408, "request-timeout", f"the request body did not arrive within {timeout_s:g} s of its headers "
+        "(RAREGRAPH_API_BODY_TIMEOUT_S)", request_id=request_id, headers={"Connection": "close"},
+    )
+
+
+def unreadable_body_problem(cause: BaseException | None, request_id: str | None) -> ProblemResponse:
+    """The problem for a body FastAPI could not parse (its 400 "error parsing the body"), by the true cause."""
+    if isinstance(cause, BodyTimeout):
+        return body_timeout_response(cause.timeout_s, request_id)
+    if isinstance(cause, RecursionError):  # json's decoder recurses once per nested array or object
+        return problem_response(
+            422, "json-too-deep", "the JSON body nests arrays or objects too deeply to be parsed (a request needs "
+            "at most a few levels)", request_id=request_id, field="body")
+    if isinstance(cause, ValueError) and not isinstance(cause, UnicodeError) and "digits" in str(cause):
+        return problem_response(
+            422, "number-too-long", f"a number in the JSON body has more than {sys.get_int_max_str_digits()} digits, "
+            "more than Python reads as an integer", request_id=request_id, field="body")
+    error = "the bytes are not UTF-8 JSON" if isinstance(cause, UnicodeError) else "the body could not be parsed"
+    return validation_problem([{"type": "json_invalid", "loc": ("body",), "msg": "", "ctx": {"error": error}}], request_id)
+
+
 def _graph_of(request: Request) -> Any:
     runtime = getattr(request.app.state, "runtime", None)
     return runtime.service.graph if runtime is not None and runtime.service is not None else None
@@ -244,11 +283,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, err: Exception) -> Response:
         assert isinstance(err, StarletteHTTPException)
         status = err.status_code
-        if status == 400:  # FastAPI's "error parsing the body" (e.g. bytes that are not UTF-8): bad input, so 422
-            return _noted(request, validation_problem(
-                [{"type": "json_invalid", "loc": ("body",), "msg": "", "ctx": {"error": "the bytes are not UTF-8 JSON"}}],
-                _request_id(request),
-            ))
+        if status == 400:  # FastAPI's "error parsing the body", raised from the true cause
+            return _noted(request, unreadable_body_problem(err.__cause__, _request_id(request)))
         kind = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}.get(status, "http-error")
         detail = err.detail if isinstance(err.detail, str) else HTTPStatus(status).phrase
         if status == 404:

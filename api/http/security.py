@@ -1,8 +1,10 @@
 """API keys, per-key rate limits and the request-body limit, as ASGI middleware ahead of routing.
 
 Keys and their client names come from `RAREGRAPH_API_KEYS` (JSON `{"name": "key"}`). With none
-configured the API is open; otherwise every path but `/healthz` needs a known `X-API-Key`. The
-rate limit is a token bucket per key name (per client address when no keys are configured):
+configured the API is open; otherwise every path but `/` and `/healthz` needs a known `X-API-Key`.
+The rate limit is a token bucket per key name, and per client address without keys and for requests
+whose key is missing or wrong (the connecting address, or the one a proxy listed in
+`RAREGRAPH_API_TRUSTED_PROXIES` forwards; see `app.py`):
 `api_rate_limit_burst` requests at once, refilled at `api_rate_limit_per_minute`; a request
 over it gets `429` with `Retry-After` (whole seconds). Buckets live in this process: with N
 workers or N replicas each holds its own, so the effective limit is N times higher.
@@ -25,7 +27,7 @@ from raregraph.api.http.problems import problem_response
 __all__ = ["API_KEY_HEADER", "OPEN_PATHS", "RateLimiter", "KeyAndRateMiddleware", "BodyLimitMiddleware"]
 
 API_KEY_HEADER = "X-API-Key"
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/", "/healthz"})  # the landing document and liveness: no key, no rate limit
 _MAX_ANONYMOUS_BUCKETS = 10_000
 
 
@@ -43,21 +45,27 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
-    def take(self, client: str, cost: int = 1) -> int | None:
-        """Spend `cost` tokens of `client`; None if it may go ahead, else whole seconds to wait (nothing spent)."""
+    def take(self, client: str, cost: int = 1, *, spent: int = 0) -> int | None:
+        """Spend `cost` tokens of `client`; None if it may go ahead, else whole seconds to wait (nothing spent).
+
+        A cost over what a full bucket holds (a large batch; `spent` tokens of the same request already
+        taken) goes ahead on a full bucket and leaves it in debt: the client then waits off the difference,
+        so the rate holds over time and no request is refused for ever.
+        """
         if not self.enabled or cost <= 0:
             return None
-        cost = min(cost, self.capacity)  # a batch larger than the burst empties a full bucket, never more
+        needed = min(cost, self.capacity - spent)
         now = self._clock()
         with self._lock:
             tokens, last = self._buckets.pop(client, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= cost:
+            if tokens >= needed:
                 self._buckets[client] = (tokens - cost, now)
                 wait = None
             else:
                 self._buckets[client] = (tokens, now)
-                wait = max(1, math.ceil((cost - tokens) / self.rate))
+                # a retry pays the `spent` tokens again before this cost
+                wait = max(1, math.ceil((needed + spent - tokens) / self.rate))
             while len(self._buckets) > _MAX_ANONYMOUS_BUCKETS:
                 self._buckets.popitem(last=False)  # least recently seen client
             return wait
@@ -84,10 +92,14 @@ class KeyAndRateMiddleware:
             return
         state = scope.setdefault("state", {})
         request_id = state.get("request_id")
+        address = "address:" + str((scope.get("client") or ("-",))[0])
         if self.keys:
             given = next((v for k, v in scope.get("headers", ()) if k == b"x-api-key"), None)
             name = self._name_of(given) if given else None
             if name is None:
+                # a refused key costs its address a request: guessing keys is held to the rate limit
+                if await self._refused_over_limit(address, scope, receive, send):
+                    return
                 detail = f"missing {API_KEY_HEADER} header" if given is None else f"invalid {API_KEY_HEADER}"
                 state["problem"] = "unauthorized"
                 response = problem_response(401, "unauthorized", detail, request_id=request_id,
@@ -96,22 +108,28 @@ class KeyAndRateMiddleware:
                 return
             client = name
         else:
-            client = "address:" + str((scope.get("client") or ("-",))[0])
+            client = address
         state["client_name"] = client if self.keys else None
         state["rate_client"] = client
-        wait = self.limiter.take(client)
-        if wait is not None:
-            limit = round(self.limiter.rate * 60)
-            state["problem"] = "rate-limited"
-            response = problem_response(
-                429, "rate-limited",
-                f"rate limit of {limit} requests per minute (burst {int(self.limiter.capacity)}) reached "
-                f"(RAREGRAPH_API_RATE_LIMIT_PER_MINUTE); retry in {wait} s",
-                request_id=request_id, headers={"Retry-After": str(wait)},
-            )
-            await response(scope, receive, send)
+        if await self._refused_over_limit(client, scope, receive, send):
             return
         await self.app(scope, receive, send)
+
+    async def _refused_over_limit(self, client: str, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Spend one token of `client`; when there is none, answer 429 with Retry-After and say so."""
+        wait = self.limiter.take(client)
+        if wait is None:
+            return False
+        state = scope.setdefault("state", {})
+        state["problem"] = "rate-limited"
+        response = problem_response(
+            429, "rate-limited",
+            f"rate limit of {round(self.limiter.rate * 60)} requests per minute (burst {int(self.limiter.capacity)}) "
+            f"reached (RAREGRAPH_API_RATE_LIMIT_PER_MINUTE); retry in {wait} s",
+            request_id=state.get("request_id"), headers={"Retry-After": str(wait)},
+        )
+        await response(scope, receive, send)
+        return True
 
 
 class BodyLimitMiddleware:

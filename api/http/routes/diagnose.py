@@ -144,7 +144,9 @@ def _read_cases(cases: list[DiagnoseRequest]) -> list[CaseRequest | Exception]:
 @router.post(
     "/diagnose/batch", response_model=BatchResult,
     summary="Differentials for up to RAREGRAPH_API_BATCH_MAX_CASES cases in one synchronous request",
-    description="Each case counts as one request against the rate limit. A case that cannot be ranked gets an "
+    description="Each case counts as one request against the rate limit; a batch of more cases than the burst "
+                "(RAREGRAPH_API_RATE_LIMIT_BURST) goes ahead when the client's bucket is full, and the client then waits "
+                "off the difference. A case that cannot be ranked gets an "
                 "`error` problem in its item; the others are still answered (HTTP 200). With the LLM step on, it "
                 "runs per case, concurrently up to RAREGRAPH_LLM_CONCURRENCY requests to the endpoint, all within "
                 "the request's time limit; each item's `result.llm` says what it did for that case.",
@@ -153,11 +155,12 @@ async def diagnose_batch(body: BatchBody, request: Request, pipeline: PipelineDe
                          settings: SettingsDep, options: OptionsDep) -> Response:
     check_batch(body.cases, settings, options.top, options.evidence)
     limiter, rate_client = request.app.state.rate_limiter, getattr(request.state, "rate_client", None)
-    wait = limiter.take(rate_client, len(body.cases) - 1) if rate_client else None
+    # The middleware took one token for the request; a batch larger than the burst goes ahead on a full bucket.
+    wait = limiter.take(rate_client, len(body.cases) - 1, spent=1) if rate_client else None
     if wait is not None:
         raise RateLimitExceeded(wait, f"a batch of {len(body.cases)} cases counts as {len(body.cases)} requests, more "
-                                      f"than the rate limit allows now (RAREGRAPH_API_RATE_LIMIT_PER_MINUTE); "
-                                      f"retry in {wait} s")
+                                      f"than the rate limit allows now (RAREGRAPH_API_RATE_LIMIT_PER_MINUTE, burst "
+                                      f"RAREGRAPH_API_RATE_LIMIT_BURST); retry in {wait} s")
     _log_body(settings, body)
     request_id = getattr(request.state, "request_id", None)
     with anyio.fail_after(settings.api_request_timeout_s):

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from raregraph.api.http.deps import RuntimeDep, ServiceDep
+from raregraph.api.http.public_manifest import public_manifest
 
 __all__ = ["router", "Health", "Readiness", "SnapshotOut"]
 
@@ -28,7 +29,8 @@ class Readiness(BaseModel):
 
 class SnapshotOut(BaseModel):
     snapshot_id: str
-    manifest: dict[str, Any] = Field(description="manifest.json: sources with releases and sha256, row counts, build")
+    manifest: dict[str, Any] = Field(description="manifest.json: sources with file names, releases and sha256, row "
+                                                 "counts, build (no server paths)")
 
 
 @router.get("/healthz", response_model=Health, summary="The process is up (no key needed)")
@@ -45,4 +47,4 @@ async def readyz(runtime: RuntimeDep) -> Readiness:
 
 @router.get("/v1/snapshot", response_model=SnapshotOut, summary="The active snapshot's manifest")
 async def snapshot(service: ServiceDep) -> SnapshotOut:
-    return SnapshotOut(snapshot_id=service.snapshot_id, manifest=dict(service.graph.manifest()))
+    return SnapshotOut(snapshot_id=service.snapshot_id, manifest=public_manifest(service.graph.manifest()))
