@@ -68,10 +68,10 @@ class ScoringParams:
     gene_unknown_share: float = 0.75
     # Disease prior (retrieval/prior.py): literature_prior x log(1 + PubMed ids its annotations cite) +
     # coded_prior when the disease has an exact MedDRA term. Fitted on both development populations at
-    # once (README "How ranking works"): the best mean MRR over phenopacket-store outside dev_sample
-    # (standard and de-leaked) and RareBench dev among weights costing dev_sample under one point of top-1
-    # on either protocol (grid 0-0.4 x 0-0.6; 0.25 / 0.5 costs exactly one point and the free likelihood
-    # fit, 0.49 / 0.73, costs 3.1).
+    # once (benchmarks/fit_ranking.py --disease-prior-only): the best mean MRR over phenopacket-store
+    # outside dev_sample (standard and de-leaked) and RareBench dev among weights costing dev_sample at
+    # most half a point of top-1 on either protocol (grid 0-0.4 x 0-0.6; the free likelihood fit, 0.49 /
+    # 0.73, costs it 3.1 points).
     literature_prior: float = 0.25
     coded_prior: float = 0.4
 
