@@ -52,7 +52,7 @@ def candidates_out(
         evidence[: len(shown)] = [
             _evidence_out(f, labels, gene_sources.get(item.disease_id, {}),
                           _twin_out(twin, twin_found[twin.row].matched, labels) if twin else None,
-                          _prior_out(engine.prior.facts(item.row)))
+                          _prior_out(engine.prior.facts(item.row, scored.prior_scale)))
             for f, item, twin in zip(found, shown, twins)
         ]
     index = engine.index

@@ -69,6 +69,7 @@ class ScoredCase:
     own: np.ndarray | None = None  # phenotype_scale x (phenotype - background): the disease's own description
     twin: np.ndarray | None = None  # best gene-twin component, prior included (-inf: none); None: twins off
     twin_scores: np.ndarray | None = None  # `(n_twins,)` each twin's own evidence, for the explanation
+    prior_scale: float = 1.0  # share of the disease prior in `total` (ScoringParams.prior_weight_variants with variants)
 
     def twin_share(self, row: int) -> float:
         """Fraction of disease `row`'s phenotype likelihood its gene twin supplies (0 without one)."""
@@ -129,7 +130,7 @@ class RankingEngine:
         own = phenotype_scale x (phenotype - w x n_present x background), w being
         `background_weight_variants` when the case has variants and `background_weight` otherwise;
         with gene twins, total = logaddexp(own, log(twin_weight) + twin) + genotype + prior, else
-        own + genotype + prior (see ScoringParams, retrieval/twins.py, retrieval/prior.py and README
+        own + genotype + prior, the prior scaled by `prior_weight_variants` when the case has variants (see ScoringParams, retrieval/twins.py, retrieval/prior.py and README
         "How ranking works").
         """
         n = len(self.index.disease_ids)
@@ -149,10 +150,11 @@ class RankingEngine:
             twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:])
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
-        total = mixed + genotype + self.prior.log_prior
+        prior_scale = params.prior_weight_variants if variants else 1.0
+        total = mixed + genotype + prior_scale * self.prior.log_prior
         temperature = params.probability_temperature_variants if variants else params.probability_temperature
         return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
-                          own, twin, twin_scores)
+                          own, twin, twin_scores, prior_scale)
 
     def twin_of(self, scored: ScoredCase, row: int) -> TwinMatch | None:
         """The gene twin that contributed to universe disease `row` for this case, or None."""

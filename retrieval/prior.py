@@ -79,8 +79,9 @@ class DiseasePrior:
         """No prior: every disease alike."""
         return cls(np.zeros(n, np.float32), np.zeros(n, np.int32), (None,) * n, (None,) * n)
 
-    def facts(self, row: int) -> PriorFacts:
-        return PriorFacts(round(float(self.log_prior[row]), 4), int(self.publications[row]), self.publications_source,
+    def facts(self, row: int, scale: float = 1.0) -> PriorFacts:
+        """Disease `row`'s prior as a case's score took it (`scale`: ScoredCase.prior_scale) and its facts."""
+        return PriorFacts(round(scale * float(self.log_prior[row]), 4), int(self.publications[row]), self.publications_source,
                           self.clinical_code[row], self.coded_by[row], self.code_source)
 
 

@@ -74,6 +74,11 @@ class ScoringParams:
     # 0.73, costs it 3.1 points).
     literature_prior: float = 0.25
     coded_prior: float = 0.4
+    # With candidate variants the prior is scaled by this: the gene already points at the disease, and on the
+    # PV dev cases any prior ranked lower (weight 0 / 0.25 / 0.5 / 1, MRR outside dev_sample: standard
+    # 0.914 / 0.915 / 0.913 / 0.908, de-leaked 0.839 / 0.831 / 0.822 / 0.818; dev_sample top-1 0.922 at 0 vs
+    # 0.907 at 0.5).
+    prior_weight_variants: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -144,3 +144,17 @@ def test_the_evidence_shows_each_candidate_prior_with_its_source(
         assert shown.publications == int(prior.publications[row])
         if shown.publications:
             assert shown.provenance[0].source == "hpo:phenotype.hpoa"
+
+
+def test_with_candidate_variants_the_prior_steps_aside(index: RankingIndex, prior: DiseasePrior) -> None:
+    """The gene points at the disease; on the PV dev cases any prior ranked lower, so its weight there is 0."""
+    from raregraph.retrieval.scoring import VariantHit
+
+    case = CaseVector(present=(index.term_position["HP:0001166"],))
+    hits = [VariantHit(gene_row=index.gene_position()["FBN1"], zygosity="heterozygous")]
+    plain = RankingEngine(index, PARAMS).score(case, hits)
+    scored = RankingEngine(index, PARAMS, prior=prior).score(case, hits)
+    assert PARAMS.prior_weight_variants == 0.0 and scored.prior_scale == 0.0
+    assert np.allclose(scored.total, plain.total)
+    row = int(np.argmax(prior.log_prior))
+    assert prior.facts(row, scored.prior_scale).log_prior == 0.0 and prior.facts(row).log_prior > 0
