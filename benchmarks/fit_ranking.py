@@ -29,19 +29,22 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
    dev_sample for a small grid, per track, on both protocols (the de-leaked one built without
    every dev case's references). `--twins-only` runs just this step.
 
-5. Two priors tried without gain (2026-11-23; `--priors-only`, ~2 min): a literature prior,
-   lambda x log(1 + distinct PMIDs cited by the disease's phenotype annotations), read from each
-   protocol's own snapshot (diseases with more published reports are more often a published
-   case's diagnosis: 18.7 % of dev golds have 6+ PMIDs vs 1.2 % of OMIM diseases); and, given
-   `--mondo-sssom FILE` (MONDO's SSSOM mappings, e.g. `pheval/resources/mondo.sssom.tsv` in the
-   pheval 0.7.14 wheel), OMIM-Orphanet pairs sharing an exact MONDO match added as gene twins at
-   log-prior 0 (a one-gene twin) or 1. Top-1 / top-10 / MRR outside dev_sample and on it.
-   Literature lambda 0.25: standard P MRR 0.580 -> 0.571 outside, de-leaked 0.380 -> 0.377, PV
-   0.927 -> 0.922. Exact twins at 1: de-leaked P 0.380 -> 0.424 outside but standard P on the
-   sample 0.719 -> 0.685; at 0: flat. Neither is used.
+5. Exact MONDO twins (2026-11-23; `--priors-only --mondo-sssom FILE`, MONDO's SSSOM mappings, e.g.
+   `pheval/resources/mondo.sssom.tsv` in the pheval 0.7.14 wheel): OMIM-Orphanet pairs sharing an exact
+   MONDO match added as gene twins at log-prior 0 (a one-gene twin) or 1. At 1: de-leaked P 0.380 -> 0.424
+   MRR outside dev_sample but standard P on the sample 0.719 -> 0.685; at 0: flat. Not used.
+
+6. The disease prior (retrieval/prior.py; `--disease-prior-only`, ~3 min): literature_prior x log(1 +
+   PMIDs cited by the disease's annotations) + coded_prior x [an exact MedDRA term, Orphadata product 1],
+   on a grid, track P, on both populations at once: MRR outside dev_sample (standard and de-leaked) and
+   on the RareBench dev cases (standard), dev_sample top-1 on both protocols as the check that may lose
+   at most half a point. Best allowed mean MRR: 0.25 / 0.4 (2026-12-03, 2026-06-06 snapshot; 0.25 / 0.5
+   is better by 0.003 but costs dev_sample a full point). Alone, on the
+   2025 snapshot and phenopacket-store only, the literature term ranked lower (lambda 0.25: standard MRR
+   0.580 -> 0.571 outside dev_sample), which is why it was not used before RareBench was measured.
 
 Nothing learned is specific to a disease, gene or reference: three global weights, one background
-weight, fitted with disease-grouped folds.
+weight and two prior weights, fitted with disease-grouped folds or on cases outside dev_sample.
 """
 
 from __future__ import annotations
@@ -164,7 +167,9 @@ def main() -> None:
     parser.add_argument("--background-variants", type=float, default=1.0)
     parser.add_argument("--temperature-only", action="store_true", help="only step 3 (standard snapshot)")
     parser.add_argument("--twins-only", action="store_true", help="only step 4 (both protocols)")
-    parser.add_argument("--priors-only", action="store_true", help="only step 5 (both protocols)")
+    parser.add_argument("--priors-only", action="store_true", help="only step 5 (both protocols; needs --mondo-sssom)")
+    parser.add_argument("--disease-prior-only", action="store_true", help="only step 6 (both protocols and RareBench)")
+    parser.add_argument("--rarebench", type=Path, default=EVAL / "rarebench_dev_p.jsonl")
     parser.add_argument("--mondo-sssom", type=Path, help="MONDO SSSOM TSV for step 5's exact twins (skipped without it)")
     args = parser.parse_args()
     from ranking import references_of
@@ -182,6 +187,9 @@ def main() -> None:
         return
     if args.priors_only:
         compare_priors(protocols, sample_ids, args.mondo_sssom)
+        return
+    if args.disease_prior_only:
+        compare_disease_priors(protocols, sample_ids, args.rarebench)
         return
 
     print("1. background_weight, track P, dev cases outside the sample (MRR):")
@@ -230,6 +238,7 @@ def main() -> None:
     fit_temperatures(protocols["standard"], sample_ids)
     compare_twin_weights(protocols, sample_ids)
     compare_priors(protocols, sample_ids, args.mondo_sssom)
+    compare_disease_priors(protocols, sample_ids, args.rarebench)
 
 
 def fit_temperatures(proto: Protocol, sample_ids: set[str]) -> None:
@@ -275,41 +284,108 @@ def compare_twin_weights(protocols: dict[str, Protocol], sample_ids: set[str]) -
 
 
 def compare_priors(protocols: dict[str, Protocol], sample_ids: set[str], mondo_sssom: Path | None) -> None:
-    """Step 5: a literature prior and exact (MONDO) twins, top-1 / top-10 / MRR outside dev_sample and on it."""
-    from raregraph.etl.snapshot import Snapshot
+    """Step 5: exact (MONDO) twins as a prior, top-1 / top-10 / MRR outside dev_sample and on it."""
     from raregraph.retrieval.engine import RankingEngine
     from raregraph.retrieval.twins import GeneTwins
 
-    print("5. priors: literature (lambda x log(1 + PMIDs)) and exact MONDO twins; outside dev_sample | on it")
-    pairs = exact_pairs_via_mondo(mondo_sssom) if mondo_sssom else []
+    if not mondo_sssom:
+        print("5. exact MONDO twins: skipped (no --mondo-sssom)")
+        return
+    print("5. exact MONDO twins as gene twins at log-prior 0 / 1; outside dev_sample | on it")
+    pairs = exact_pairs_via_mondo(mondo_sssom)
     for name, proto in protocols.items():
         base = proto.engine
-        pmids = np.log1p(pmid_counts(Snapshot.open(proto.folder).table("disease_phenotypes"), base.index.disease_ids))
-        variants: dict[str, tuple[RankingEngine, float]] = {f"literature {lam}": (base, lam) for lam in (0.0, 0.25, 0.5, 1.0)}
-        if pairs and base.twins is not None:
-            for log_prior in (0.0, 1.0):
-                links = with_exact_links(base.twins, pairs, log_prior)
-                twins = GeneTwins(base.twins.universe, base.twins.index, links, base.params)
-                variants[f"exact twins {log_prior}"] = (RankingEngine(base.index, base.params, base.groups, twins), 0.0)
-        for track, cases in (("P", proto.p), ("PV", proto.pv)):
-            for label, (engine, lam) in variants.items():
+        if base.twins is None:
+            continue
+        for log_prior in (0.0, 1.0):
+            twins = GeneTwins(base.twins.universe, base.twins.index, with_exact_links(base.twins, pairs, log_prior), base.params)
+            engine = RankingEngine(base.index, base.params, base.groups, twins, base.prior)
+            for track, cases in (("P", proto.p), ("PV", proto.pv)):
                 cells = []
                 for inside in (False, True):
                     ids = [i for i in sorted(cases) if proto.gold.get(i) and (i in sample_ids) == inside]
-                    ranks = np.array([rank_of(engine.score(*cases[i]).total + lam * pmids, proto.gold[i]) for i in ids])
+                    ranks = np.array([rank_of(engine.score(*cases[i]).total, proto.gold[i]) for i in ids])
                     cells.append(f"{np.mean(ranks <= 1):.3f}/{np.mean(ranks <= 10):.3f}/{np.mean(1 / ranks):.3f}")
-                print(f"  {name} {track} {label}: " + " | ".join(cells))
+                print(f"  {name} {track} exact twins {log_prior}: " + " | ".join(cells))
 
 
-def pmid_counts(phenotypes: Any, disease_ids: list[str]) -> np.ndarray:
-    """Distinct PMIDs cited by each disease's phenotype annotations, `(n_diseases,)`."""
-    import polars as pl
+# dev_sample may lose at most this much top-1 (the issue allows a point; half keeps a margin for held-out cases)
+SAMPLE_LOSS = 0.005
+PRIOR_GRID = {"literature_prior": (0.0, 0.1, 0.25, 0.4), "coded_prior": (0.0, 0.25, 0.4, 0.5, 0.6)}
 
-    counts = (phenotypes.filter(pl.col("aspect") == "P").select("disease_id", "references").explode("references")
-              .filter(pl.col("references").str.starts_with("PMID:"))
-              .group_by("disease_id").agg(pl.col("references").n_unique()))
-    found = dict(counts.iter_rows())
-    return np.array([found.get(d, 0) for d in disease_ids], dtype=np.float64)
+
+def compare_disease_priors(protocols: dict[str, Protocol], sample_ids: set[str], rarebench: Path) -> None:
+    """Step 6: the disease prior's two weights, chosen on both populations at once (track P).
+
+    For each pair of weights: dev_sample top-1 on both protocols (the check set, which may lose at most
+    SAMPLE_LOSS), MRR outside dev_sample on both protocols and MRR on the RareBench dev cases (standard only:
+    they cite no papers); the allowed pair with the best mean of those three MRRs wins.
+    """
+    from raregraph.etl.snapshot import Snapshot
+    from raregraph.retrieval.engine import RankingEngine
+    from raregraph.retrieval.prior import DiseasePrior
+
+    print("6. disease prior (retrieval/prior.py), track P: literature x log(1 + PMIDs) + coded x [MedDRA term]")
+    totals: dict[str, dict[str, list[tuple[np.ndarray, list[int]]]]] = {}
+    units: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, proto in protocols.items():
+        base = proto.engine
+        plain = RankingEngine(base.index, base.params, base.groups, base.twins)  # no prior
+        snapshot = Snapshot.open(proto.folder)
+        lit_unit, code_unit = (
+            DiseasePrior.from_snapshot(snapshot, base.index.disease_ids, base.groups.members,
+                                       replace(base.params, literature_prior=lit, coded_prior=code)).log_prior.astype(np.float64)
+            for lit, code in ((1.0, 0.0), (0.0, 1.0))
+        )
+        units[name] = (lit_unit, code_unit)
+        sets: dict[str, list[tuple[np.ndarray, list[int]]]] = {"sample": [], "outside": []}
+        for case_id, (vector, _) in sorted(proto.p.items()):
+            if proto.gold.get(case_id):
+                sets["sample" if case_id in sample_ids else "outside"].append(
+                    (plain.score(vector).total.astype(np.float64), proto.gold[case_id]))
+        if name == "standard":
+            sets["rarebench"] = rarebench_items(proto, plain, rarebench)
+        totals[name] = sets
+    rows = []
+    for lit in PRIOR_GRID["literature_prior"]:
+        for code in PRIOR_GRID["coded_prior"]:
+            cell: dict[str, float] = {}
+            for name, sets in totals.items():
+                prior = lit * units[name][0] + code * units[name][1]
+                for part, items in sets.items():
+                    ranks = np.array([rank_of(total + prior, gold) for total, gold in items])
+                    cell[f"{name} {part} top-1"], cell[f"{name} {part} MRR"] = np.mean(ranks <= 1), np.mean(1 / ranks)
+            rows.append(((lit, code), cell))
+    base_cell = rows[0][1]
+    print(f"  {'lit':>5} {'coded':>5} | sample top-1 std / de-leaked | outside MRR std / de-leaked | RareBench top-1 / MRR | mean MRR")
+    allowed = []
+    for (lit, code), cell in rows:
+        score = float(np.mean([cell["standard outside MRR"], cell["deleaked outside MRR"], cell["standard rarebench MRR"]]))
+        ok = all(base_cell[f"{n} sample top-1"] - cell[f"{n} sample top-1"] <= SAMPLE_LOSS + 1e-9 for n in totals)
+        if ok:
+            allowed.append((score, lit, code))
+        print(f"  {lit:5.2f} {code:5.2f} | {cell['standard sample top-1']:.3f} / {cell['deleaked sample top-1']:.3f} | "
+              f"{cell['standard outside MRR']:.3f} / {cell['deleaked outside MRR']:.3f} | "
+              f"{cell['standard rarebench top-1']:.3f} / {cell['standard rarebench MRR']:.3f} | {score:.4f}"
+              f"{'' if ok else '  (costs dev_sample over half a point)'}")
+    best = max(allowed)
+    print(f"  chosen: literature_prior={best[1]} coded_prior={best[2]} (mean MRR {best[0]:.4f})")
+
+
+def rarebench_items(proto: Protocol, engine: Any, path: Path) -> list[tuple[np.ndarray, list[int]]]:
+    """(total score, gold rows) of the RareBench dev cases: a gold id may be any id of a candidate's group."""
+    gold = {g["id"]: g["diagnosis_ids"] for g in read_jsonl(path.with_name(path.name.replace("_p.jsonl", "_gold.jsonl")))}
+    rows_of: dict[str, list[int]] = {}
+    for row, ids in enumerate(engine.groups.members):
+        for disease in ids:
+            rows_of.setdefault(disease, []).append(row)
+    lines = [{k: v for k, v in line.items() if k != "subset"} for line in read_jsonl(path)]
+    items = []
+    for case_id, (vector, _) in vectors(proto.service, lines).items():
+        rows = sorted({r for d in gold[case_id] for r in rows_of.get(d, [])})
+        if rows:
+            items.append((engine.score(vector).total.astype(np.float64), rows))
+    return items
 
 
 def exact_pairs_via_mondo(path: Path) -> list[tuple[str, str]]:

@@ -179,6 +179,19 @@ class TwinOut(BaseModel):
     matched: list[TermMatchOut] = Field(default_factory=list, description="Case terms the twin's annotations explain")
 
 
+class PriorOut(BaseModel):
+    """What the ranking assumed of the disease before any phenotype: how often it is met, by two proxies."""
+
+    log_prior: float = Field(description="Nats added to the candidate's score: literature_prior x log(1 + publications)"
+                                         " + coded_prior when it has a clinical code (retrieval/prior.py)")
+    publications: int = Field(description="Distinct PubMed ids its phenotype annotations cite")
+    clinical_code: str | None = Field(None, description="Its exact MedDRA term (Orphadata product 1), if any: a disease "
+                                                        "with its own clinical code is met in practice")
+    coded_by: str | None = Field(None, description="The disease id whose cross-reference carries the code (itself, "
+                                                   "an equivalent, or an Orphanet entry mapped to it)")
+    provenance: list[FactOut] = Field(default_factory=list, description="Source and release of each fact used")
+
+
 class EvidenceOut(BaseModel):
     matched: list[TermMatchOut] = Field(default_factory=list)
     unmatched: list[str] = Field(default_factory=list)
@@ -186,6 +199,7 @@ class EvidenceOut(BaseModel):
     confirmed_absent: list[str] = Field(default_factory=list)
     genes: list[GeneEvidenceOut] = Field(default_factory=list)
     twin: TwinOut | None = Field(None, description="The gene twin whose description supplies at least 5 % of the phenotype likelihood, if any")
+    prior: PriorOut | None = Field(None, description="The disease prior included in the score, and its facts")
 
 
 class CandidateOut(BaseModel):
@@ -194,7 +208,7 @@ class CandidateOut(BaseModel):
     equivalent_ids: list[str] = Field(default_factory=list)
     name: str
     score: float = Field(description="Combined log-likelihood score, nats")
-    probability: float | None = Field(None, description="Posterior over the ranked universe, uniform prior")
+    probability: float | None = Field(None, description="Posterior over the ranked universe (disease prior included)")
     phenotype_score: float | None = None
     genotype_score: float | None = None
     evidence: EvidenceOut | None = None

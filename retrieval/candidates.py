@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from raregraph.models import (
-    CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, TermMatchOut, TwinOut,
+    CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, PriorOut, TermMatchOut, TwinOut,
 )
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.retrieval.case import PlacedVariant
 from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
 from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain
+from raregraph.retrieval.prior import PriorFacts
 from raregraph.retrieval.scoring import CaseVector
 from raregraph.retrieval.twins import TwinMatch
 
@@ -50,7 +51,8 @@ def candidates_out(
         gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
         evidence[: len(shown)] = [
             _evidence_out(f, labels, gene_sources.get(item.disease_id, {}),
-                          _twin_out(twin, twin_found[twin.row].matched, labels) if twin else None)
+                          _twin_out(twin, twin_found[twin.row].matched, labels) if twin else None,
+                          _prior_out(engine.prior.facts(item.row, scored.prior_scale)))
             for f, item, twin in zip(found, shown, twins)
         ]
     index = engine.index
@@ -66,7 +68,8 @@ def candidates_out(
 
 
 def _evidence_out(
-    found: CandidateEvidence, labels: dict[str, str], gene_source: dict[str, FactOut], twin: TwinOut | None
+    found: CandidateEvidence, labels: dict[str, str], gene_source: dict[str, FactOut], twin: TwinOut | None,
+    prior: PriorOut,
 ) -> EvidenceOut:
     return EvidenceOut(
         matched=_matches_out(found.matched, labels),
@@ -83,6 +86,7 @@ def _evidence_out(
             for g in found.genes
         ],
         twin=twin,
+        prior=prior,
     )
 
 
@@ -100,6 +104,14 @@ def _matches_out(matched: Sequence[TermMatch], labels: dict[str, str]) -> list[T
 def _twin_out(twin: TwinMatch, matched: Sequence[TermMatch], labels: dict[str, str]) -> TwinOut:
     return TwinOut(disease_id=twin.disease_id, name=twin.name, shared_genes=list(twin.shared_genes),
                    share=round(twin.share, 4), matched=_matches_out(matched, labels))
+
+
+def _prior_out(facts: PriorFacts) -> PriorOut:
+    used = [facts.publications_source] if facts.publications else []
+    if facts.clinical_code:
+        used.append(facts.code_source)
+    return PriorOut(log_prior=facts.log_prior, publications=facts.publications, clinical_code=facts.clinical_code,
+                    coded_by=facts.coded_by, provenance=[FactOut(source=s, release=r) for s, r in used])
 
 
 def _gene_provenance(graph: KnowledgeGraph, disease_ids: list[str]) -> dict[str, dict[str, FactOut]]:

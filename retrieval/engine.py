@@ -11,6 +11,7 @@ import polars as pl
 from raregraph.etl.merge import connected_ids
 from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.index import RankingIndex
+from raregraph.retrieval.prior import DiseasePrior
 from raregraph.retrieval.scoring import CaseVector, GenotypeScorer, PhenotypeScorer, ScoringParams, VariantHit
 from raregraph.retrieval.twins import GeneTwins, TwinMatch
 
@@ -62,12 +63,13 @@ class ScoredCase:
 
     phenotype: np.ndarray  # summed term evidence (PhenotypeScorer.scores)
     genotype: np.ndarray  # GenotypeScorer.scores
-    total: np.ndarray  # logaddexp(phenotype_scale x (phenotype - background), twin) + genotype
+    total: np.ndarray  # logaddexp(phenotype_scale x (phenotype - background), twin) + genotype + prior
     background: np.ndarray | None = None  # what the case's present terms are worth to each disease by chance
     temperature: float = 1.0  # of the softmax that turns `total` into probabilities
     own: np.ndarray | None = None  # phenotype_scale x (phenotype - background): the disease's own description
     twin: np.ndarray | None = None  # best gene-twin component, prior included (-inf: none); None: twins off
     twin_scores: np.ndarray | None = None  # `(n_twins,)` each twin's own evidence, for the explanation
+    prior_scale: float = 1.0  # share of the disease prior in `total` (ScoringParams.prior_weight_variants with variants)
 
     def twin_share(self, row: int) -> float:
         """Fraction of disease `row`'s phenotype likelihood its gene twin supplies (0 without one)."""
@@ -96,8 +98,10 @@ class RankingEngine:
         params: ScoringParams,
         groups: EquivalenceGroups | None = None,
         twins: GeneTwins | None = None,
+        prior: DiseasePrior | None = None,
     ) -> None:
         self.index = index
+        self.prior = prior or DiseasePrior.uniform(len(index.disease_ids))
         self.params = params
         self.groups = groups or EquivalenceGroups.singletons(index.disease_ids)
         self.genotype = GenotypeScorer(index, params)
@@ -125,8 +129,9 @@ class RankingEngine:
 
         own = phenotype_scale x (phenotype - w x n_present x background), w being
         `background_weight_variants` when the case has variants and `background_weight` otherwise;
-        with gene twins, total = logaddexp(own, log(twin_weight) + twin) + genotype, else own + genotype
-        (see ScoringParams, retrieval/twins.py and README "How ranking works").
+        with gene twins, total = logaddexp(own, log(twin_weight) + twin) + genotype + prior, else
+        own + genotype + prior, the prior scaled by `prior_weight_variants` when the case has variants (see ScoringParams, retrieval/twins.py, retrieval/prior.py and README
+        "How ranking works").
         """
         n = len(self.index.disease_ids)
         params = self.params
@@ -145,10 +150,11 @@ class RankingEngine:
             twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:])
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
-        total = mixed + genotype
+        prior_scale = params.prior_weight_variants if variants else 1.0
+        total = mixed + genotype + prior_scale * self.prior.log_prior
         temperature = params.probability_temperature_variants if variants else params.probability_temperature
         return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
-                          own, twin, twin_scores)
+                          own, twin, twin_scores, prior_scale)
 
     def twin_of(self, scored: ScoredCase, row: int) -> TwinMatch | None:
         """The gene twin that contributed to universe disease `row` for this case, or None."""
@@ -191,7 +197,7 @@ class RankingEngine:
             want = 2 * want
 
     def group_probabilities(self, total: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-        """Posterior over groups under a uniform prior: softmax of each group's best score / temperature."""
+        """Posterior over groups: softmax of each group's best score (disease prior included) / temperature."""
         n_groups = int(self.groups.group_of.max()) + 1 if len(total) else 0
         best = np.full(n_groups, -np.inf)
         np.maximum.at(best, self.groups.group_of, total)

@@ -16,6 +16,7 @@ from raregraph.retrieval.engine import METHOD, EquivalenceGroups, RankingEngine
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.linking import EmbeddingSettings, TermLinker
 from raregraph.retrieval.scoring import ScoringParams
+from raregraph.retrieval.prior import DiseasePrior
 from raregraph.retrieval.twins import GeneTwins
 from raregraph.settings import Settings
 
@@ -34,8 +35,8 @@ class Retriever:
     @classmethod
     def from_snapshot(cls, graph: KnowledgeGraph, snapshot: Snapshot, settings: Settings,
                       ontology: SnapshotOntology | None = None) -> "Retriever":
-        """Ranking index (cached beside the snapshot, built from its `ontology`), equivalence groups, gene twins
-        and text linker for `graph`."""
+        """Ranking index (cached beside the snapshot, built from its `ontology`), equivalence groups, gene twins,
+        disease prior and text linker for `graph`."""
         index = RankingIndex.load(snapshot, unknown_frequency=settings.unknown_frequency,
                                   databases=tuple(settings.rank_databases), ontology=ontology)
         params, groups = ScoringParams(), EquivalenceGroups.from_snapshot(snapshot, index.disease_ids)
@@ -45,7 +46,8 @@ class Retriever:
             model=settings.embedding_model, threshold=settings.embedding_threshold,
             cache_dir=snapshot.cache_dir(cache_kind(settings.embedding_model)), enabled=settings.embedding_enabled,
         )
-        return cls(graph, RankingEngine(index, params, groups, twins), TermLinker(graph, embedding))
+        prior = DiseasePrior.from_snapshot(snapshot, index.disease_ids, groups.members, params)
+        return cls(graph, RankingEngine(index, params, groups, twins, prior), TermLinker(graph, embedding))
 
     @property
     def snapshot_id(self) -> str:

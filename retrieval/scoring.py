@@ -66,6 +66,19 @@ class ScoringParams:
     # 0.65 / 0.75 / 0.8 / 0.85 / 0.9 / 1: MRR 0.838 / 0.857 / 0.884 / 0.906 / 0.914 / 0.911 / 0.904 / 0.884 /
     # 0.769; top-1 0.789 at 0 → 0.870; the 443 cases whose gold has no gene link 0.156 → 0.847).
     gene_unknown_share: float = 0.75
+    # Disease prior (retrieval/prior.py): literature_prior x log(1 + PubMed ids its annotations cite) +
+    # coded_prior when the disease has an exact MedDRA term. Fitted on both development populations at
+    # once (benchmarks/fit_ranking.py --disease-prior-only): the best mean MRR over phenopacket-store
+    # outside dev_sample (standard and de-leaked) and RareBench dev among weights costing dev_sample at
+    # most half a point of top-1 on either protocol (grid 0-0.4 x 0-0.6; the free likelihood fit, 0.49 /
+    # 0.73, costs it 3.1 points).
+    literature_prior: float = 0.25
+    coded_prior: float = 0.4
+    # With candidate variants the prior is scaled by this: the gene already points at the disease, and on the
+    # PV dev cases any prior ranked lower (weight 0 / 0.25 / 0.5 / 1, MRR outside dev_sample: standard
+    # 0.914 / 0.915 / 0.913 / 0.908, de-leaked 0.839 / 0.831 / 0.822 / 0.818; dev_sample top-1 0.922 at 0 vs
+    # 0.907 at 0.5).
+    prior_weight_variants: float = 0.0
 
 
 @dataclass(frozen=True)

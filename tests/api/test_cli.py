@@ -40,6 +40,13 @@ def test_diagnose_table_output(env: dict[str, str]) -> None:
     assert "Differential" in result.stdout
 
 
+def test_diagnose_table_shows_each_candidates_prior(env: dict[str, str]) -> None:
+    """The disease prior is part of the score, so the table says what it added and from which facts."""
+    result = runner.invoke(app, ["diagnose", "--hpo", "HP:0001166,HP:0001083", "--top", "5"], env={**env, "COLUMNS": "240"})
+    assert result.exit_code == 0, result.output
+    assert "prior +" in result.stdout and "PMIDs)" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("ids", "message"),
     [
