@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from raregraph.errors import (
-    ForbiddenError, GraphUnavailableError, InvalidCaseError, InvalidFeedbackError, LlmOutputError, ObsoleteTermError, RaregraphError, SnapshotBuildError,
+    ForbiddenError, GraphUnavailableError, InvalidCaseError, InvalidFeedbackError, LlmOutputError, ObsoleteTermError, OutputBusyError,
+    RaregraphError, SnapshotBuildError,
     SnapshotNotFoundError, SourceFormatError, SourceMissingError, StoreUnavailableError, UnknownEntityError,
     UnknownTermError,
 )
@@ -30,6 +31,7 @@ _MAP: tuple[tuple[type[BaseException], int, int, str], ...] = (
     (UnknownEntityError, 404, 2, "unknown-entity"),
     (InvalidCaseError, 422, 2, "invalid-case"),
     (InvalidFeedbackError, 422, 2, "invalid-feedback"),
+    (OutputBusyError, 409, 2, "output-busy"),
     (ForbiddenError, 403, 7, "forbidden"),
     (StoreUnavailableError, 503, 5, "store-unavailable"),
     (SourceFormatError, 422, 3, "source-format"),

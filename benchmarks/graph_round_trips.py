@@ -111,7 +111,7 @@ def main() -> None:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         running = neo4j_server.status(args.data_dir)
         uri = (running or neo4j_server.start(args.data_dir, _free_port(), timeout_s=240.0, heap="2g",
-                                             page_cache="512m")).bolt_uri
+                                             page_cache="512m", detach=True)).bolt_uri  # kept for the next run
     if uri is None:
         tmp = tempfile.TemporaryDirectory(prefix="raregraph-neo4j-trips-")
         uri = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0, heap="2g", page_cache="512m").bolt_uri

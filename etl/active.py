@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from raregraph.errors import SnapshotNotFoundError
-from raregraph.etl.build import remove_dead_staging
 from raregraph.etl.snapshot import MANIFEST
+from raregraph.staging import remove_orphans, staging_path
 
 __all__ = ["ACTIVE_FILE", "read_active", "write_active"]
 
@@ -27,8 +27,8 @@ def write_active(root: Path, snapshot_id: str) -> None:
     """Point at `snapshot_id`: a new file fsynced, then renamed over the old one (readers see old or new)."""
     if not (root / snapshot_id / MANIFEST).is_file():
         raise SnapshotNotFoundError(f"no complete snapshot {snapshot_id!r} under {root}")
-    remove_dead_staging(root, ACTIVE_FILE)  # pointer files of killed switches
-    staging = root / f".tmp-{ACTIVE_FILE}-{os.getpid()}"
+    remove_orphans(root, ACTIVE_FILE)  # pointer files of killed switches
+    staging = staging_path(root, ACTIVE_FILE)
     with staging.open("w", encoding="utf-8") as handle:
         handle.write(snapshot_id + "\n")
         handle.flush()

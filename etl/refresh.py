@@ -21,6 +21,7 @@ from raregraph.etl.catalog import Release
 from raregraph.etl.diff import diff_snapshots
 from raregraph.etl.pull import PullOptions, pull_release
 from raregraph.etl.snapshot import Snapshot
+from raregraph.staging import remove_orphans, staging_path
 
 __all__ = ["STEPS", "RefreshResult", "refresh", "switch_to"]
 
@@ -75,6 +76,7 @@ def switch_to(snapshot: Snapshot, snapshot_root: Path, *, extra_switch: Switch |
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    remove_orphans(path.parent, "*")  # what killed refreshes left in the diff cache
+    staging = staging_path(path.parent, path.name)
     staging.write_text(text, encoding="utf-8")
     os.replace(staging, path)

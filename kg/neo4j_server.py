@@ -12,6 +12,9 @@ One server per data folder, laid out as::
     <data_dir>/neo4j.log    the launcher's stdout and stderr
     <data_dir>/ready.json   written by the launcher once Bolt is up, removed on shutdown
 
+A server started here dies with the process that started it, so a killed test session leaves
+none running; the CLI's ``neo4j start`` starts it detached, to outlive the command.
+
 Auth: with ``password=None`` the server runs with auth disabled and accepts any credentials
 (or none). With a password (8 characters at least) auth is enabled and user ``neo4j`` has that
 password. The password reaches the launcher through the ``RAREGRAPH_NEO4J_PASSWORD``
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Literal
 
 from raregraph.errors import GraphUnavailableError
+from raregraph.processes import spawn_with_this_process
 
 __all__ = [
     "DEFAULT_PORT",
@@ -154,6 +158,7 @@ def start(
     password: str | None = None,
     page_cache: str = "auto",
     heap: str = "auto",
+    detach: bool = False,
 ) -> ServerInfo:
     """Start a server for ``data_dir`` on 127.0.0.1:``port`` and return once it answers ``RETURN 1``.
 
@@ -162,7 +167,9 @@ def start(
     one is still starting, this waits for it. ``timeout_s`` counts from the spawn; a server this
     call started that does not answer in time is killed, so nothing is left running. Start-up
     takes about 7 to 15 s on two cores; ``page_cache`` and ``heap`` take sizes (256m, 1g) or
-    ``auto`` (see `memory_settings`).
+    ``auto`` (see `memory_settings`). The server dies with this process (even a ``kill -9`` of it,
+    on Linux) unless ``detach``: the CLI's ``neo4j start`` detaches it so that it outlives the
+    command, until ``neo4j stop``.
 
     Raises:
         GraphUnavailableError: java/mvn missing, build failed, the port is taken, the password
@@ -182,7 +189,7 @@ def start(
                 raise GraphUnavailableError(f"port {port} on 127.0.0.1 is already in use; pick another with --port")
             build_launcher()
             heap, page_cache = memory_settings(heap, page_cache)
-            pid = _spawn(data_dir, port, password=password, page_cache=page_cache, heap=heap)
+            pid = _spawn(data_dir, port, password=password, page_cache=page_cache, heap=heap, detach=detach)
             spawned = True
     deadline = time.monotonic() + timeout_s  # counted from the spawn, not from a first build
     try:
@@ -255,6 +262,8 @@ def stop(data_dir: Path, timeout_s: float = 30.0) -> bool:
     if was_running:
         assert pid is not None
         _terminate(pid, timeout_s)
+    elif pid is not None:
+        _reap(pid)  # killed by someone else: no zombie left
     _remove_state(data_dir)
     return was_running
 
@@ -306,8 +315,8 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _spawn(data_dir: Path, port: int, *, password: str | None, page_cache: str, heap: str) -> int:
-    """Start the launcher detached (own session, not our child) and write its pid file; return the pid."""
+def _spawn(data_dir: Path, port: int, *, password: str | None, page_cache: str, heap: str, detach: bool) -> int:
+    """Start the launcher, detached (own session, not our child) or dying with us, and write its pid file; its pid."""
     java = _require_tool("java")
     command = [
         java,
@@ -323,8 +332,18 @@ def _spawn(data_dir: Path, port: int, *, password: str | None, page_cache: str, 
     if password is not None:
         env[PASSWORD_ENV] = password
     env["RAREGRAPH_NEO4J_LOG"] = str(data_dir / _LOG_FILE)
-    # A shell starts Java in the background and exits at once, so Java is re-parented away from
-    # this process: no Popen object to reap or to warn about, and it outlives a CLI invocation.
+    pid = _spawn_detached(command, data_dir, env) if detach else _spawn_tied(command, data_dir, env)
+    # `$!` is known as soon as the shell forks; wait for the fork to exec Java before judging it.
+    deadline = time.monotonic() + 10.0
+    while _process_state(pid) == "other" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (data_dir / _PID_FILE).write_text(f"{pid}\n", encoding="utf-8")
+    return pid
+
+
+def _spawn_detached(command: list[str], data_dir: Path, env: dict[str, str]) -> int:
+    """Java in the background of a shell that exits at once, so Java is re-parented away from this
+    process: no Popen object to reap or to warn about, and it outlives a CLI invocation."""
     shell = 'echo "$ $*" >"$RAREGRAPH_NEO4J_LOG"; "$@" >>"$RAREGRAPH_NEO4J_LOG" 2>&1 </dev/null & echo $!'
     done = subprocess.run(
         ["/bin/sh", "-c", shell, "sh", *command],
@@ -337,15 +356,19 @@ def _spawn(data_dir: Path, port: int, *, password: str | None, page_cache: str, 
         check=False,
     )
     try:
-        pid = int(done.stdout.strip().splitlines()[-1])
+        return int(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError) as err:
         raise GraphUnavailableError(f"could not start the Neo4j launcher: {done.stderr.strip() or done.stdout.strip()}") from err
-    # `$!` is known as soon as the shell forks; wait for the fork to exec Java before judging it.
-    deadline = time.monotonic() + 10.0
-    while _process_state(pid) == "other" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    (data_dir / _PID_FILE).write_text(f"{pid}\n", encoding="utf-8")
-    return pid
+
+
+def _spawn_tied(command: list[str], data_dir: Path, env: dict[str, str]) -> int:
+    """Java as our child, killed when this process ends however it ends (a test session's server)."""
+    log = data_dir / _LOG_FILE
+    log.write_text(f"$ {' '.join(command)}\n", encoding="utf-8")
+    try:
+        return spawn_with_this_process(command, cwd=data_dir, env=env, output=log)
+    except OSError as err:
+        raise GraphUnavailableError(f"could not start the Neo4j launcher: {err}") from err
 
 
 def _wait_until_ready(data_dir: Path, pid: int, password: str | None, deadline: float, timeout_s: float) -> ServerInfo:
@@ -447,19 +470,28 @@ def _process_state(pid: int) -> Literal["launcher", "other", "gone"]:
 
 
 def _terminate(pid: int, timeout_s: float) -> None:
-    """SIGTERM ``pid`` and wait up to ``timeout_s``; then SIGKILL and wait a little more."""
-    for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 10.0)):
-        if not _launcher_alive(pid):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
+    """SIGTERM ``pid`` and wait up to ``timeout_s``; then SIGKILL and wait a little more (and reap our child)."""
+    try:
+        for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 10.0)):
             if not _launcher_alive(pid):
                 return
-            time.sleep(0.1)
-    if _launcher_alive(pid):
-        raise GraphUnavailableError(f"could not stop the Neo4j launcher (pid {pid})")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline:
+                if not _launcher_alive(pid):
+                    return
+                time.sleep(0.1)
+        if _launcher_alive(pid):
+            raise GraphUnavailableError(f"could not stop the Neo4j launcher (pid {pid})")
+    finally:
+        _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a server that was our child (one started without ``detach``)."""
+    with contextlib.suppress(ChildProcessError):  # not our child: a detached server, reaped by init
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _remove_state(data_dir: Path) -> None:

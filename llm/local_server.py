@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from raregraph.errors import RaregraphError
+from raregraph.processes import dies_with_this_process
 
 __all__ = ["SMALL_MODEL_FILE", "SMALL_MODEL_ALIAS", "LocalServerError", "LocalServer", "small_model_path",
            "local_server", "free_port"]
@@ -69,15 +70,6 @@ def _ready(base_url: str) -> bool:
         return False
 
 
-def _die_with_parent() -> None:
-    """In the child: ask Linux to kill it when the parent dies, so a killed test run leaves no server behind."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _warm_up(base_url: str, deadline: float) -> None:
     """One 1-token completion: the server's first request costs about 15 s on two cores (then about 1 s)."""
     body = json.dumps({"model": SMALL_MODEL_ALIAS, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1})
@@ -115,7 +107,7 @@ def local_server(log_dir: Path, *, model: Path | None = None, n_ctx: int = 4096,
     with log.open("wb") as sink:
         # cwd outside any source tree: `-m` puts the cwd on sys.path, and this repo has an `llm/` folder.
         process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, cwd=log_dir,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_die_with_parent)
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=dies_with_this_process())
     try:
         deadline = time.monotonic() + start_timeout_s
         while not _ready(base_url):

@@ -22,6 +22,7 @@ __all__ = [
     "InvalidFeedbackError",
     "ForbiddenError",
     "StoreUnavailableError",
+    "OutputBusyError",
 ]
 
 
@@ -128,3 +129,13 @@ class ForbiddenError(RaregraphError):
 
 class StoreUnavailableError(RaregraphError):
     """The feedback database cannot be reached (or its schema cannot be brought up to date)."""
+
+
+class OutputBusyError(RaregraphError):
+    """Another run is writing the same output file (names the file and, when known, that run's pid)."""
+
+    def __init__(self, path: Path | str, pid: int | None) -> None:
+        who = f"another run (pid {pid})" if pid is not None else "another run"
+        super().__init__(f"{path} is being written by {who}; wait for it to finish or choose another output")
+        self.path = Path(path)
+        self.pid = pid

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 from raregraph.errors import RaregraphError
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import HpoId, normalize_label
+from raregraph.staging import remove_orphans, staging_path
 
 __all__ = [
     "DEFAULT_MODEL", "INDEXED_KINDS", "Encoder", "Neighbour", "TermEmbeddingIndex",
@@ -209,14 +209,12 @@ def _save(cache_dir: Path, key: str, index: Any, meta: dict[str, Any]) -> Path:
     import faiss
 
     cache_dir.mkdir(parents=True, exist_ok=True)
+    remove_orphans(cache_dir, "*")  # what killed runs left half-written
     target = cache_dir / f"{key}.faiss"
-    with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".faiss.tmp", delete=False) as handle:
-        tmp_index = Path(handle.name)
+    tmp_index = staging_path(cache_dir, target.name)
     faiss.write_index(index, str(tmp_index))
-    tmp_index.chmod(0o644)  # temporary files are created private; the cache is shared like the snapshot
     os.replace(tmp_index, target)
-    with tempfile.NamedTemporaryFile("w", dir=cache_dir, suffix=".json.tmp", delete=False, encoding="utf-8") as handle:
-        json.dump(meta, handle)
-    Path(handle.name).chmod(0o644)
-    os.replace(handle.name, cache_dir / f"{key}.json")
+    tmp_meta = staging_path(cache_dir, f"{key}.json")
+    tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp_meta, cache_dir / f"{key}.json")
     return target

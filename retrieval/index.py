@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import scipy.sparse as sp
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.model import DiseaseId, HpoId
 from raregraph.kg.ontology import SnapshotOntology
+from raregraph.staging import remove_orphans, staging_path
 
 __all__ = ["RankingIndex", "INHERITANCE_MODES", "CACHE_VERSION"]
 
@@ -143,7 +145,8 @@ class RankingIndex:
         )
 
     def _write(self, folder: Path) -> None:
-        staging = folder.with_name(folder.name + ".tmp")
+        remove_orphans(folder.parent, "*")  # what killed runs left half-written
+        staging = staging_path(folder.parent, folder.name)  # one per process: N server workers may build at once
         staging.mkdir(parents=True, exist_ok=True)
         for name in ("closure", "direct", "freq", "negated", "disease_genes"):
             sp.save_npz(staging / f"{name}.npz", getattr(self, name), compressed=False)
@@ -155,9 +158,12 @@ class RankingIndex:
             "gene_symbols": list(self.gene_symbols), "unknown_frequency": self.unknown_frequency,
         }
         (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-        if folder.exists():
-            return  # another process cached it first; ours is identical
-        staging.rename(folder)
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not folder.exists():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)  # another process cached it first; ours is identical
 
     @classmethod
     def _read(cls, folder: Path) -> "RankingIndex":

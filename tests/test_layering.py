@@ -1,7 +1,8 @@
 """DESIGN.md's dependency rule: api → llm → retrieval → kg → etl, nothing imports upward.
 
 The wire models and settings shared by several layers (`raregraph.models`, `raregraph.settings`)
-sit at the package root with `raregraph.errors`, below retrieval and above kg.
+sit at the package root with `raregraph.errors`, below retrieval and above kg; the process and
+staging helpers every layer uses (`raregraph.processes`, `raregraph.staging`) sit with the errors.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Layer of each importable unit; a module may import only units at its own layer or below.
 LAYER = {
-    "errors": 0, "etl": 1, "kg": 2, "cypher": 2, "models": 3, "settings": 3,
+    "errors": 0, "processes": 0, "staging": 0, "etl": 1, "kg": 2, "cypher": 2, "models": 3, "settings": 3,
     "retrieval": 4, "llm": 5, "api": 6,
 }
 FOLDERS = {"etl": "etl", "kg": "kg", "retrieval": "retrieval", "llm": "llm", "api": "api",
-           "errors": "raregraph/errors.py", "models": "raregraph/models.py", "settings": "raregraph/settings.py"}
+           "errors": "raregraph/errors.py", "models": "raregraph/models.py", "settings": "raregraph/settings.py",
+           "processes": "raregraph/processes.py", "staging": "raregraph/staging.py"}
 
 
 def _imports(tree: ast.AST) -> list[tuple[int, str]]:

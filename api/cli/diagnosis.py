@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import multiprocessing
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +21,7 @@ from rich.table import Table
 from raregraph.api.cli import render
 from raregraph.api.cli.support import encode_progress, err_console, guard, out_console, progress
 from raregraph.settings import Settings
+from raregraph.staging import claim, remove_orphans, staging_path
 
 if TYPE_CHECKING:
     from raregraph.api.pipeline import DiagnosisPipeline
@@ -130,9 +134,11 @@ def _request(
 _WORKER: dict[str, "DiagnosisPipeline"] = {}  # one pipeline per worker process, set by its initializer
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: Settings, parent_pid: int, started_by_main_thread: bool) -> None:
     from raregraph.api.service import build_pipeline
+    from raregraph.processes import end_with_parent
 
+    end_with_parent(parent_pid, started_by_main_thread=started_by_main_thread)  # a killed `rank` leaves no worker
     _WORKER["pipeline"] = build_pipeline(settings)
 
 
@@ -164,28 +170,40 @@ def rank(
     settings: Settings = ctx.obj
 
     def run() -> None:
-        items = [
-            (number, item if not isinstance(item, Exception) else f"{input}:{number}: {_first_error(item)}")
-            for number, item in cases_from_path(input)
-        ]
-        with progress() as say:
-            pipeline = build_pipeline(settings, say)  # builds and caches the index before workers start
-        if workers == 1 and any(not isinstance(item, str) and item.text for _, item in items):
-            with encode_progress() as report:  # a first use of the embedding tier builds its index, shown here
-                pipeline.retriever.linker.build_index(report)
-        started = time.perf_counter()
-        partial = output.with_name(output.name + ".partial")
-        with partial.open("w", encoding="utf-8") as sink, _case_progress(len(items)) as advance:
-            for lines in _ranked_lines(pipeline, settings, items, top, workers):
-                for line in lines:
-                    sink.write(line + "\n")
-                advance(len(lines))
-        partial.replace(output)  # a crash mid-run never leaves a truncated file under the final name
-        seconds = time.perf_counter() - started
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with claim(output):  # a second run with the same --output is refused, naming this one's pid
+            items = [
+                (number, item if not isinstance(item, Exception) else f"{input}:{number}: {_first_error(item)}")
+                for number, item in cases_from_path(input)
+            ]
+            with progress() as say:
+                pipeline = build_pipeline(settings, say)  # builds and caches the index before workers start
+            if workers == 1 and any(not isinstance(item, str) and item.text for _, item in items):
+                with encode_progress() as report:  # a first use of the embedding tier builds its index, shown here
+                    pipeline.retriever.linker.build_index(report)
+            started = time.perf_counter()
+            _write_rankings(output, _ranked_lines(pipeline, settings, items, top, workers), len(items))
+            seconds = time.perf_counter() - started
         per_case = 1000 * seconds / max(len(items), 1)
         err_console.print(f"ranked {len(items)} cases in {seconds:.1f} s ({per_case:.1f} ms/case, {workers} worker(s)) → {output}")
 
     guard(run)
+
+
+def _write_rankings(output: Path, batches: Iterator[list[str]], total: int) -> None:
+    """Write the lines to this run's `.tmp-<name>-<pid>` beside `output`, renamed into place when complete."""
+    remove_orphans(output.parent, glob.escape(output.name))  # what killed runs for this output left
+    partial = staging_path(output.parent, output.name)
+    try:
+        with partial.open("w", encoding="utf-8") as sink, _case_progress(total) as advance:
+            for lines in batches:
+                for line in lines:
+                    sink.write(line + "\n")
+                advance(len(lines))
+        partial.replace(output)  # a crash mid-run never leaves a truncated file under the final name
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def _ranked_lines(
@@ -199,7 +217,9 @@ def _ranked_lines(
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     # spawn, not fork: polars' thread pool in the parent makes a forked child deadlock
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
+    # Workers are spawned by the thread that submits (this one); they end when this process ends.
+    initargs = (settings, os.getpid(), threading.current_thread() is threading.main_thread())
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
         yield from pool.map(_rank_chunk, chunks, [top] * len(chunks))  # in input order
 
 

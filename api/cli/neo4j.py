@@ -70,7 +70,8 @@ def start(
 ) -> None:
     """Start the server (building the launcher first if needed) and print its Bolt URI once it answers."""
     info = guard(lambda: neo4j_server.start(
-        data_dir, port, timeout_s=timeout, password=password or None, heap=heap, page_cache=page_cache
+        data_dir, port, timeout_s=timeout, password=password or None, heap=heap, page_cache=page_cache,
+        detach=True,  # it outlives this command, until `neo4j stop`
     ))
     auth = f"auth enabled, user '{info.user}'" if info.auth_enabled else "auth disabled, any credentials work"
     _err.print(escape(f"Neo4j {neo4j_server.NEO4J_VERSION} running (pid {info.pid}, {auth}); log: {info.log_path}"))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 
 from raregraph.api.cli.support import err_console, out_console
-from raregraph.api.pipeline import DiagnoseResult
 from raregraph.models import CandidateOut
+
+if TYPE_CHECKING:  # the pipeline (numpy, scipy, polars) is imported by the commands that run it
+    from raregraph.api.pipeline import DiagnoseResult
 
 __all__ = ["print_case", "print_differential", "print_llm"]
 

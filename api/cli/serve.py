@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from raregraph.settings import Settings
 
-__all__ = ["register", "serve"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["register", "serve", "worker_app"]
 
 
 def register(app: typer.Typer) -> None:
@@ -56,9 +59,23 @@ def serve(
     # which trusts any loopback client by default, is off; the protocol adds the header deadline and
     # problem+json for requests that are not HTTP (api/http/protocol.py).
     uvicorn.run(
-        "raregraph.api.http.app:app_from_env", factory=True,
+        "raregraph.api.cli.serve:worker_app", factory=True,
         host=host or settings.api_host, port=port if port is not None else settings.api_port,
         workers=workers or settings.api_workers, log_config=None, access_log=False, log_level=level,
         timeout_graceful_shutdown=10, server_header=False, proxy_headers=False,
         http="raregraph.api.http.protocol:ProblemHttpToolsProtocol",
     )
+
+
+def worker_app() -> "FastAPI":
+    """uvicorn's app factory: the API app; in a worker of `--workers N`, one that ends when `serve` ends."""
+    from multiprocessing import parent_process
+
+    from raregraph.api.http.app import app_from_env
+    from raregraph.processes import end_with_parent
+
+    supervisor = parent_process()  # None when uvicorn serves in this process (one worker)
+    if supervisor is not None and supervisor.pid is not None:
+        # uvicorn's supervisor starts its workers from its main thread; a kill -9 of it must not leave them serving
+        end_with_parent(supervisor.pid, started_by_main_thread=True)
+    return app_from_env()

@@ -12,15 +12,16 @@ confirmed answer, rejected: the system's), and every A/B preference between two 
 same case (ties skipped).
 
 The file is written to a temporary name and renamed, so an interrupted export leaves no half
-file; the export is then entered in the audit table.
+file (a killed one's temporary file is removed by the next export to the same path); the export
+is then entered in the audit table.
 """
 
 from __future__ import annotations
 
 import asyncio
+import glob
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from raregraph.api.feedback.store import FeedbackStore, StoredFeedback, StoredRe
 from raregraph.llm.prompt import Prompt, answer_schema, fit_prompt
 from raregraph.models import DiagnosisResponse
 from raregraph.settings import Settings
+from raregraph.staging import remove_orphans, staging_path
 
 __all__ = ["ExportSummary", "export_feedback", "confirmed_cases", "sft_rows", "preference_rows"]
 
@@ -160,7 +162,8 @@ def export_feedback(store: FeedbackStore, settings: Settings, fmt: str, out: Pat
     """Write one export to `out` (atomically) and audit it."""
     summary = ExportSummary(fmt, out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=out.parent, prefix=f".{out.name}.", delete=False)
+    remove_orphans(out.parent, glob.escape(out.name))  # what killed exports to `out` left
+    handle = staging_path(out.parent, out.name).open("w", encoding="utf-8")
     try:
         with handle:
             if fmt == "arena":

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from raregraph.processes import dies_with_this_process
+
 READY_TIMEOUT_S = 120.0  # a loaded two-core machine opens the snapshot and loads the index in 2-20 s
 RAREGRAPH = Path(sys.executable).parent / "raregraph"
 
@@ -22,7 +24,8 @@ def live_server(env: dict[str, str], port: int, log_path: Path, headers: dict[st
     """`raregraph serve` on 127.0.0.1:`port` until /readyz answers 200 (its base URL), stopped with SIGINT."""
     with log_path.open("w") as log:
         process = subprocess.Popen([str(RAREGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+                                   env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=dies_with_this_process())  # a killed test session leaves none
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -83,7 +83,7 @@ def test_rank_and_eval_on_dev_cases(env: dict[str, str], tmp_path: Path) -> None
     assert lines[0]["id"] == json.loads(cases[0])["id"]
     assert lines[20]["ranking"] == [] and lines[20]["warnings"][0].startswith(f"{cases_file}:21: ")
     assert lines[21]["ranking"] == [] and "nothing to rank on" in lines[21]["warnings"][-1]
-    assert not out.with_name(out.name + ".partial").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial file, no lock left
 
     gold = tmp_path / "gold.jsonl"
     gold_lines = (TEST_DATA / "eval" / "dev_sample_gold.jsonl").read_text(encoding="utf-8").splitlines()[:20]

@@ -21,6 +21,7 @@ from raregraph.etl.catalog import LATEST, RELEASES, FilePin, Release, WheelPin, 
 from raregraph.etl.fetch import download
 from raregraph.etl.pull import PullOptions, pull_release
 from raregraph.etl.sources.base import sha256_of
+from raregraph.processes import dies_with_this_process
 from tests.conftest import MINI_RELEASE
 from tests.etl.release_server import Behaviour, serve
 
@@ -172,13 +173,13 @@ pull_release(PullOptions(source="official", dest=dest), pins=Release("2024-04-26
 """
 
 
-def test_kill_9_during_a_pull_leaves_no_release_folder_and_a_rerun_completes(tmp_path: Path) -> None:
+def test_kill_9_during_a_pull_leaves_no_release_folder_and_a_rerun_resumes_it(tmp_path: Path) -> None:
     behaviour = Behaviour(files={"/m.tsv": MONDO_EXCERPT}, delay_per_chunk_s=5.0)  # a 4 KiB chunk, then a long pause
     dest = tmp_path / "releases"
     part = ".tmp-*/mondo.sssom.tsv.part"
     with serve(behaviour) as url:
         command = [sys.executable, "-c", _SLOW_PULL, f"{url}/m.tsv", str(dest), sha256_of(MONDO_EXCERPT)]
-        process = subprocess.Popen(command)
+        process = subprocess.Popen(command, preexec_fn=dies_with_this_process())
         deadline = time.monotonic() + 60
         while not any(p.stat().st_size for p in dest.glob(part)) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -186,7 +187,9 @@ def test_kill_9_during_a_pull_leaves_no_release_folder_and_a_rerun_completes(tmp
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         assert not (dest / "2024-04-26").exists()  # killed mid-file: no release folder
+        have = sum(p.stat().st_size for p in dest.glob(part))
         behaviour.delay_per_chunk_s = 0.0
         subprocess.run(command, check=True, timeout=120)
     assert (dest / "2024-04-26" / "mondo.sssom.tsv").read_bytes() == MONDO_EXCERPT.read_bytes()
+    assert behaviour.ranges_seen == [f"bytes={have}-"]  # the re-run took the killed one's folder over and resumed
     assert [p.name for p in dest.iterdir() if p.name.startswith(".tmp")] == []  # the killed run's leftovers are gone

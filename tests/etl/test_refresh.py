@@ -22,6 +22,7 @@ from raregraph.etl.pull import PullOptions
 from raregraph.etl.refresh import refresh
 from raregraph.etl.snapshot import Snapshot
 from raregraph.etl.sources.base import sha256_of
+from raregraph.processes import dies_with_this_process
 from tests.conftest import MINI_RELEASE
 
 runner = CliRunner()
@@ -129,7 +130,8 @@ def test_kill_9_during_switches_leaves_a_valid_pointer(tmp_path: Path) -> None:
     second = _refresh(_next_release(tmp_path), "2026-06-06", tmp_path).snapshot.id  # type: ignore[attr-defined]
     root = tmp_path / "snapshots"
     for delay in (0.05, 0.2, 0.37):
-        with subprocess.Popen([sys.executable, "-c", _SWITCH_LOOP, str(root), first, second], stdout=subprocess.PIPE) as process:
+        with subprocess.Popen([sys.executable, "-c", _SWITCH_LOOP, str(root), first, second], stdout=subprocess.PIPE,
+                              preexec_fn=dies_with_this_process()) as process:
             assert process.stdout is not None and process.stdout.readline().strip() == b"ready"
             time.sleep(delay)
             os.kill(process.pid, signal.SIGKILL)
@@ -152,7 +154,7 @@ print(build_snapshot(BuildInputs.discover(default_hpo_dir()), Path(sys.argv[1]))
 def test_kill_9_during_a_build_leaves_the_active_snapshot_and_a_rerun_completes(tmp_path: Path) -> None:
     old_id = _refresh(MINI_RELEASE, "2024-04-26", tmp_path).snapshot.id  # type: ignore[attr-defined]
     root = tmp_path / "snapshots"
-    process = subprocess.Popen([sys.executable, "-c", _BUILD, str(root)])
+    process = subprocess.Popen([sys.executable, "-c", _BUILD, str(root)], preexec_fn=dies_with_this_process())
     deadline = time.monotonic() + 300
     while not list(root.glob(".tmp-hpo-*")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -26,6 +26,7 @@ from raregraph.kg.neo4j import Neo4jGraph, open_driver
 from raregraph.kg.neo4j_load import (
     TABLE_MAP, activate_snapshot, drop_snapshot, list_snapshots, load_snapshot, refresh_snapshot, snapshot_info,
 )
+from raregraph.processes import dies_with_this_process
 from tests.conftest import copy_snapshot
 
 pytestmark = pytest.mark.integration
@@ -143,7 +144,7 @@ def test_killed_loader_process_then_rerun_gives_one_complete_copy(
     snap, flag = copies("killed"), tmp_path / "mid-load"
     child = subprocess.Popen(
         [sys.executable, "-c", _KILLABLE_LOADER, neo4j_server.bolt_uri, str(snap.path), str(flag)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=dies_with_this_process(),
     )
     try:
         deadline = time.monotonic() + 180

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,6 +21,7 @@ from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.retrieval.engine import EquivalenceGroups, RankingEngine
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, ScoringParams
+from tests.conftest import copy_snapshot
 
 MARFAN = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0000545"]  # arachnodactyly, ectopia lentis, aortic root aneurysm, myopia
 
@@ -38,6 +43,22 @@ def test_index_cache_is_reused(default_snapshot: Snapshot, index: RankingIndex) 
     cached = list(default_snapshot.cache_dir("ranking").iterdir())
     assert any((folder / "meta.json").is_file() for folder in cached)
     assert all(d.split(":")[0] in ("OMIM", "DECIPHER") for d in index.disease_ids)
+
+
+def test_index_cache_writes_leave_no_staging_behind(mini_snapshot: Snapshot, tmp_path: Path) -> None:
+    """Issue #19: a killed run's half-written cache folder is removed by the next write; a process that finds
+    the cache already written (N server workers building at once) removes its own copy."""
+    snapshot = copy_snapshot(mini_snapshot, tmp_path, f"{mini_snapshot.id}-cache")
+    cache = snapshot.cache_dir("ranking")
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    killed = cache / f".tmp-v0-{done.pid}"  # the pid of a process that is gone
+    killed.mkdir()
+    (killed / "freq.npz").write_bytes(b"")
+    index = RankingIndex.load(snapshot, unknown_frequency=0.5, databases=("OMIM",))
+    (folder,) = cache.iterdir()
+    index._write(folder)  # as a second process would, once the first has renamed its copy into place
+    assert list(cache.iterdir()) == [folder] and (folder / "meta.json").is_file()
 
 
 def test_marfan_phenotype_ranks_marfan_with_grounded_evidence(service: Retriever) -> None:

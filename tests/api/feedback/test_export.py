@@ -176,3 +176,18 @@ def test_preferences_between_two_models_become_pairs_and_ties_are_skipped(
     summary = export_feedback(store, settings, "preference", tmp_path / "p.jsonl", actor="t")
     assert summary.rows == 2 and summary.skipped["A/B tie"] == 1
     store.close()
+
+
+def test_an_export_removes_what_a_killed_export_to_the_same_file_left(
+        filled: tuple[FeedbackStore, dict[str, DiagnosisResponse]], settings: Settings, tmp_path: Path) -> None:
+    """Issue #19: a kill -9 mid-export leaves its temporary file; the next export to that file removes it."""
+    import subprocess
+    import sys
+
+    store = _pair_store(tmp_path, next(iter(filled[1].values())), {"A": 1})
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    (tmp_path / f".tmp-p.jsonl-{done.pid}").write_text('{"prompt": [', encoding="utf-8")  # a gone process's half file
+    export_feedback(store, settings, "preference", tmp_path / "p.jsonl", actor="t")
+    store.close()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
