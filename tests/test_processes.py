@@ -66,12 +66,13 @@ time.sleep(300)
 """
 
 
-def _kill_parent_then_child_is_gone(script: str, *args: str, cwd: Path) -> None:
-    parent = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, cwd=cwd)
+def _kill_parent_then_child_is_gone(argv: list[str], *, cwd: Path, settle_s: float = 0.5) -> None:
+    """Start a parent that prints its child's pid, let the child settle, kill -9 the parent: the child must go."""
+    parent = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, text=True, cwd=cwd)
     assert parent.stdout is not None
     child = psutil.Process(int(parent.stdout.readline()))
     try:
-        time.sleep(0.5)  # the child is past its start
+        time.sleep(settle_s)
         assert alive([child]), "the child died before its parent"
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=30)
@@ -84,31 +85,19 @@ def _kill_parent_then_child_is_gone(script: str, *args: str, cwd: Path) -> None:
 
 
 def test_a_popen_child_dies_with_its_killed_parent(tmp_path: Path) -> None:
-    _kill_parent_then_child_is_gone(_POPEN_PARENT, cwd=tmp_path)
+    _kill_parent_then_child_is_gone(["-c", _POPEN_PARENT], cwd=tmp_path)
 
 
 def test_a_spawned_child_dies_with_its_killed_parent(tmp_path: Path) -> None:
-    _kill_parent_then_child_is_gone(_SPAWN_PARENT, str(tmp_path), cwd=tmp_path)
+    _kill_parent_then_child_is_gone(["-c", _SPAWN_PARENT, str(tmp_path)], cwd=tmp_path)
 
 
 @pytest.mark.parametrize("armed", ["1", "0"], ids=["signal-and-watch", "watch-only"])
 def test_a_python_worker_ends_with_its_killed_parent(tmp_path: Path, armed: str) -> None:
     script = tmp_path / "parent.py"  # spawn re-imports the main module: it must be a file
     script.write_text(_WORKER_PARENT, encoding="utf-8")
-    parent = subprocess.Popen([sys.executable, str(script), armed], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
-    assert parent.stdout is not None
-    child = psutil.Process(int(parent.stdout.readline()))
-    try:
-        time.sleep(3.0)  # the spawned child imports raregraph and arms itself
-        assert alive([child])
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(timeout=30)
-        assert wait_until_gone([child]) == []
-    finally:
-        kill_all([child])
-        parent.kill()
-        parent.wait()
-        parent.stdout.close()
+    # the spawned child imports raregraph and arms itself before the parent is killed
+    _kill_parent_then_child_is_gone([str(script), armed], cwd=tmp_path, settle_s=3.0)
 
 
 def test_a_child_started_from_a_thread_that_ends_keeps_running(tmp_path: Path) -> None:

@@ -22,28 +22,10 @@ from raregraph.api.http.security import RateLimiter
 from raregraph.etl.locate import default_hpo_dir
 from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.retriever import Retriever
-from tests.api.test_http import MARFAN, PROBLEM, api_settings, service_for
+from tests.api.test_http import MARFAN, PROBLEM, api_settings, client, service  # noqa: F401 - client and service are fixtures
+from tests.api.test_http import _problem as problem
 
 ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/[^\s/:'\"]+/")  # "/something/" not inside a URL
-
-
-@pytest.fixture(scope="module")
-def service(default_snapshot: Snapshot) -> Retriever:
-    return service_for(default_snapshot.path)
-
-
-@pytest.fixture(scope="module")
-def client(default_snapshot: Snapshot, service: Retriever) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings(default_snapshot), service)) as c:
-        yield c
-
-
-def problem(response: Any, status: int, kind: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    doc = response.json()
-    assert doc["type"] == f"urn:raregraph:problem:{kind}" and doc["status"] == status and doc["detail"]
-    return doc  # type: ignore[no-any-return]
 
 
 def _strings(value: Any) -> Iterator[str]:
