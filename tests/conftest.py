@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,16 @@ def pytest_configure(config: pytest.Config) -> None:
     # A developer's shell (e.g. RAREGRAPH_LLM_BASE_URL) must not change what the tests see; tests set their own.
     for name in [n for n in os.environ if n.startswith("RAREGRAPH_")]:
         del os.environ[name]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def feedback_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Apps the tests build record their answers in the feedback store: its default SQLite file would land in
+    the checkout's snapshots/ folder, so the session keeps one of its own (tests that need another set theirs)."""
+    database = tmp_path_factory.mktemp("feedback") / "feedback.sqlite"
+    os.environ["RAREGRAPH_FEEDBACK_URL"] = f"sqlite:///{database}"
+    yield database
+    os.environ.pop("RAREGRAPH_FEEDBACK_URL", None)
 
 
 @pytest.fixture(scope="session")

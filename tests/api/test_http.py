@@ -503,3 +503,15 @@ def test_access_line_names_the_problem_kind(client: TestClient, caplog: pytest.L
         client.get("/v1/nope")
     kinds = [line.get("problem") for line in _json_lines(caplog.records) if line["logger"] == "raregraph.api.access"]
     assert kinds[-2:] == ["unknown-term", "not-found"]
+
+
+def test_answers_the_tests_record_stay_out_of_the_checkout(client: TestClient, feedback_outside_the_checkout: Path) -> None:
+    """A diagnosis is recorded in the feedback store; under the tests that store is the session's, not snapshots/."""
+    import sqlite3
+
+    response = client.post("/v1/diagnose", json={"hpo_present": ["HP:0001166"], "top": 3})
+    assert response.status_code == 200 and response.json()["response_id"]
+    with sqlite3.connect(feedback_outside_the_checkout) as db:
+        found = db.execute("SELECT count(*) FROM responses WHERE id = ?", (response.json()["response_id"],)).fetchone()
+    assert found == (1,)
+
