@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from raregraph.errors import (
     ForbiddenError, GraphUnavailableError, InvalidCaseError, InvalidFeedbackError, LlmOutputError, ObsoleteTermError, RaregraphError, SnapshotBuildError,
     SnapshotNotFoundError, SourceFormatError, SourceMissingError, StoreUnavailableError, UnknownEntityError,
-    UnknownTermError,
+    UnknownTermError, WorkCancelledError,
 )
 
 __all__ = ["ErrorInfo", "describe_error"]
@@ -38,6 +38,7 @@ _MAP: tuple[tuple[type[BaseException], int, int, str], ...] = (
     (SnapshotBuildError, 500, 4, "snapshot-build"),
     (GraphUnavailableError, 503, 5, "graph-unavailable"),
     (LlmOutputError, 502, 6, "llm-output"),
+    (WorkCancelledError, 503, 5, "timeout"),
     (RaregraphError, 500, 1, "error"),
 )
 

@@ -22,6 +22,7 @@ __all__ = [
     "InvalidFeedbackError",
     "ForbiddenError",
     "StoreUnavailableError",
+    "WorkCancelledError",
 ]
 
 
@@ -128,3 +129,7 @@ class ForbiddenError(RaregraphError):
 
 class StoreUnavailableError(RaregraphError):
     """The feedback database cannot be reached (or its schema cannot be brought up to date)."""
+
+
+class WorkCancelledError(RaregraphError):
+    """Offloaded work stopped at a checkpoint because its request timed out or was cancelled (no client waits for it)."""
