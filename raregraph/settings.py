@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     api_port: int = Field(8080, ge=0, le=65535, description="Port `raregraph serve` binds to (8000 is vLLM's)")
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each loads the ranking index)")
     api_threads: int = Field(4, ge=1, le=256, description="Worker threads per process for ranking (CPU-bound work)")
+    api_text_threads: int = Field(
+        1, ge=1, le=64,
+        description="Worker threads per process for requests with clinical text, apart from RAREGRAPH_API_THREADS "
+                    "(text linking holds a core; one thread leaves the others to requests with HPO ids)",
+    )
     api_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
         description='API keys by client name, JSON: RAREGRAPH_API_KEYS=\'{"alice": "k1"}\'; empty: no key needed',
