@@ -128,7 +128,11 @@ class Settings(BaseSettings):
     )
     api_rate_limit_burst: int = Field(120, ge=1, description="Requests a key may send at once before the rate applies")
     api_max_body_bytes: int = Field(1_000_000, ge=1_024, description="Largest request body accepted (413 beyond)")
-    api_max_text_chars: int = Field(100_000, ge=1, description="Longest case text / extraction text accepted (422 beyond)")
+    api_max_text_chars: int = Field(
+        50_000, ge=1,
+        description="Longest case text / extraction text accepted (422 beyond). With the embedding tier, linking "
+                    "costs ~0.2-0.3 s of one core per 1,000 characters: 50,000 is about half the request time limit",
+    )
     api_max_variants_per_case: int = Field(1_000, ge=0, description="Most variants in one case (422 beyond)")
     api_max_evidence_candidates: int = Field(
         50, ge=1, le=1000, description="Most candidates per case that carry evidence (top above it needs evidence=false)",

@@ -67,8 +67,8 @@ class Runtime:
 
     @property
     def text_state(self) -> str:
-        """`text_linking`, or ready as soon as the linker has nothing left to load (its tier off, or a service set by hand)."""
-        if self.text_linking in ("waiting", "loading") and self.service is not None and self.service.linker.loaded:
+        """`text_linking`; ready for a service set by hand (not through `start`) whose linker has nothing to load."""
+        if self.text_linking == "waiting" and self.service is not None and self.service.linker.loaded:
             return "ready"
         return self.text_linking
 
