@@ -10,7 +10,7 @@ from raregraph.errors import (
     ForbiddenError, GraphUnavailableError, InvalidCaseError, InvalidFeedbackError, LlmOutputError, ObsoleteTermError, OutputBusyError,
     RaregraphError, SnapshotBuildError,
     SnapshotNotFoundError, SourceFormatError, SourceMissingError, StoreUnavailableError, UnknownEntityError,
-    UnknownTermError,
+    UnknownTermError, WorkCancelledError,
 )
 
 __all__ = ["ErrorInfo", "describe_error"]
@@ -40,6 +40,7 @@ _MAP: tuple[tuple[type[BaseException], int, int, str], ...] = (
     (SnapshotBuildError, 500, 4, "snapshot-build"),
     (GraphUnavailableError, 503, 5, "graph-unavailable"),
     (LlmOutputError, 502, 6, "llm-output"),
+    (WorkCancelledError, 503, 5, "timeout"),
     (RaregraphError, 500, 1, "error"),
 )
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field
 
 from raregraph.api.errors import describe_error
+from raregraph.errors import WorkCancelledError
 from raregraph.llm.client import LlmClient
 from raregraph.llm.diagnose import Grounding, llm_enabled, llm_rerank, llm_step
 from raregraph.llm.models import LlmDiagnosis, LlmReport, RankedDiagnosis
@@ -34,7 +35,9 @@ __all__ = [
 
 T = TypeVar("T")
 LlmMode = Literal["auto", "off", "on"]
-Offload = Callable[..., Awaitable[Any]]  # offload(fn, *args) → fn(*args), run off the event loop
+# offload(fn, *args, text=bool) → fn(*args), run off the event loop; `text`: the work links clinical
+# text (the HTTP runtime gives it a lane of its own, see `api/http/deps.Runtime.run`)
+Offload = Callable[..., Awaitable[Any]]
 _SERIALISE_RESERVE_S = 0.5  # of the deadline, kept back from the LLM step for building the answer
 
 
@@ -122,8 +125,12 @@ class _Retrieval:
     skipped: LlmUse | None  # the LLM report when the step does not run
 
 
-async def _to_thread(fn: Callable[..., T], *args: Any) -> T:
+async def _to_thread(fn: Callable[..., T], *args: Any, text: bool = False) -> T:
     return await asyncio.to_thread(fn, *args)
+
+
+def _has_text(request: CaseRequest | Exception) -> bool:
+    return isinstance(request, CaseRequest) and bool(request.text and request.text.strip())
 
 
 class DiagnosisPipeline:
@@ -141,7 +148,7 @@ class DiagnosisPipeline:
 
     async def run(self, request: CaseRequest, options: DiagnoseOptions, deadline: Deadline | None = None) -> DiagnoseResult:
         """The answer for one case (retrieval errors raised; LLM failures reported in `llm`)."""
-        retrieval = await self.offload(self._retrieve, request, options)
+        retrieval = await self.offload(self._retrieve, request, options, text=_has_text(request))
         return await self._finish(retrieval, options, deadline or Deadline())
 
     def run_sync(self, request: CaseRequest, options: DiagnoseOptions) -> DiagnoseResult:
@@ -154,7 +161,7 @@ class DiagnosisPipeline:
     async def start(self, request: CaseRequest, options: DiagnoseOptions,
                     deadline: Deadline | None = None) -> tuple[Retrieved, AsyncIterator[Reasoning | Finished]]:
         """Retrieval now (its errors raised here, before any event is sent), then the rest as events."""
-        retrieval = await self.offload(self._retrieve, request, options)
+        retrieval = await self.offload(self._retrieve, request, options, text=_has_text(request))
         first = Retrieved(self._shown(retrieval.response, options), retrieval.retrieval_ms)
         return first, self._events(retrieval, options, deadline or Deadline())
 
@@ -183,7 +190,7 @@ class DiagnosisPipeline:
         (the client's RAREGRAPH_LLM_CONCURRENCY bounds the requests in flight).
         """
         deadline = deadline or Deadline()
-        retrievals = await self.offload(self._retrieve_all, requests, options)
+        retrievals = await self.offload(self._retrieve_all, requests, options, text=any(map(_has_text, requests)))
 
         async def finish(item: _Retrieval | Exception) -> DiagnoseResult | Exception:
             return item if isinstance(item, Exception) else await self._finish(item, options, deadline)
@@ -227,6 +234,8 @@ class DiagnosisPipeline:
                 continue
             try:
                 out.append(self._retrieve(request, options))
+            except WorkCancelledError:
+                raise  # the batch's request ended: stop, rather than fail each remaining case in turn
             except Exception as err:  # noqa: BLE001 - ours become a per-case error; anything else is a bug
                 if describe_error(err) is None:
                     raise

@@ -23,6 +23,7 @@ __all__ = [
     "ForbiddenError",
     "StoreUnavailableError",
     "OutputBusyError",
+    "WorkCancelledError",
 ]
 
 
@@ -139,3 +140,7 @@ class OutputBusyError(RaregraphError):
         super().__init__(f"{path} is being written by {who}; wait for it to finish or choose another output")
         self.path = Path(path)
         self.pid = pid
+
+
+class WorkCancelledError(RaregraphError):
+    """Offloaded work stopped at a checkpoint because its request timed out or was cancelled (no client waits for it)."""

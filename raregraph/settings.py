@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     api_port: int = Field(8080, ge=0, le=65535, description="Port `raregraph serve` binds to (8000 is vLLM's)")
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (each loads the ranking index)")
     api_threads: int = Field(4, ge=1, le=256, description="Worker threads per process for ranking (CPU-bound work)")
+    api_text_threads: int = Field(
+        1, ge=1, le=64,
+        description="Worker threads per process for requests with clinical text, apart from RAREGRAPH_API_THREADS "
+                    "(text linking holds a core; one thread leaves the others to requests with HPO ids)",
+    )
     api_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
         description='API keys by client name, JSON: RAREGRAPH_API_KEYS=\'{"alice": "k1"}\'; empty: no key needed',
@@ -139,7 +144,11 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Time a client has to send a request's body once its headers are in; 408, then closed",
     )
     api_max_body_bytes: int = Field(1_000_000, ge=1_024, description="Largest request body accepted (413 beyond)")
-    api_max_text_chars: int = Field(100_000, ge=1, description="Longest case text / extraction text accepted (422 beyond)")
+    api_max_text_chars: int = Field(
+        50_000, ge=1,
+        description="Longest case text / extraction text accepted (422 beyond). With the embedding tier, linking "
+                    "costs ~0.2-0.3 s of one core per 1,000 characters: 50,000 is about half the request time limit",
+    )
     api_max_variants_per_case: int = Field(1_000, ge=0, description="Most variants in one case (422 beyond)")
     api_max_evidence_candidates: int = Field(
         50, ge=1, le=1000, description="Most candidates per case that carry evidence (top above it needs evidence=false)",

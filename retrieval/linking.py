@@ -12,7 +12,9 @@ is reported in `Extraction.unlinked` — a match is never forced.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Literal
 
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import PHENOTYPIC_ABNORMALITY, HpoId, normalize_label
+from raregraph.retrieval.cancel import checkpoint
 from raregraph.retrieval.embeddings import (
     DEFAULT_MODEL, EmbeddingUnavailableError, EncodeProgress, Neighbour, TermEmbeddingIndex,
 )
@@ -49,7 +52,7 @@ class EmbeddingSettings:
     threshold: float = DEFAULT_THRESHOLD
     cache_dir: Path | None = None  # e.g. snapshot.cache_dir(cache_kind(model)); None keeps the index in memory
     enabled: bool = True
-    device: str | None = None  # None: sentence-transformers picks (CUDA when present)
+    device: str | None = None  # None or "cpu": numpy for the default model (bert_numpy); else sentence-transformers
     max_span: int = 6  # longest word span inside a leftover chunk that is embedded on its own
 
 
@@ -113,6 +116,7 @@ class TermLinker:
         self.max_ngram = max_ngram
         self._index = index
         self._index_error: str | None = None
+        self._index_lock = threading.Lock()  # one build: concurrent first uses wait for it, never load a second model
         self.progress: EncodeProgress | None = None  # told (done, total) while a first use builds the index
 
     @property
@@ -120,18 +124,26 @@ class TermLinker:
         """The embedding index, or None when the tier is disabled or cannot run (see `embedding_status`)."""
         return self.build_index(self.progress)
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the embedding tier is settled (loaded, off or unavailable): no text request will pay for a load."""
+        return not self.settings.enabled or self._index is not None or self._index_error is not None
+
     def build_index(self, progress: EncodeProgress | None = None) -> TermEmbeddingIndex | None:
         """`index`, built (or loaded from its cache) now; `progress(done, total)` follows a first build's encoding."""
-        if self._index is None and self._index_error is None:
-            if not self.settings.enabled:
-                self._index_error = "off: disabled in settings"
-            else:
-                try:
-                    self._index = TermEmbeddingIndex.build(
-                        self.graph, model=self.settings.model, cache_dir=self.settings.cache_dir,
-                        device=self.settings.device, progress=progress)
-                except EmbeddingUnavailableError as e:
-                    self._index_error = f"unavailable: {e}"
+        if self._index is not None:
+            return self._index  # the common case, without the lock
+        with self._index_lock:
+            if self._index is None and self._index_error is None:
+                if not self.settings.enabled:
+                    self._index_error = "off: disabled in settings"
+                else:
+                    try:
+                        self._index = TermEmbeddingIndex.build(
+                            self.graph, model=self.settings.model, cache_dir=self.settings.cache_dir,
+                            device=self.settings.device, progress=progress)
+                    except EmbeddingUnavailableError as e:
+                        self._index_error = f"unavailable: {e}"
         return self._index
 
     @property
@@ -147,6 +159,7 @@ class TermLinker:
         linked: list[tuple[Mention, _Hit]] = []
         contexts: list[SentenceContext] = []
         for sent in sents:
+            checkpoint()
             hits = [_Hit(i, j, *found[text[a:b]]) for i, j, a, b in spans[id(sent)] if text[a:b] in found]
             chosen = _non_overlapping(hits)
             covered = [(sent.tokens[h.first].start, sent.tokens[h.last - 1].end) for h in chosen]
@@ -154,10 +167,11 @@ class TermLinker:
             contexts.append(context)
             linked.extend((_mention(text, context, h.first, h.last), h) for h in chosen)
         exact = [(m, h, "exact") for m, h in linked]
-        leftovers = [m for c in contexts for m in chunks(text, c, self._covered(c, linked))]
+        covered = _spans_by_sentence(linked)
+        leftovers = [m for c in contexts for m in chunks(text, c, covered.get(c.sentence.index, ()))]
         embedded, status = self._embed_chunks(text, contexts, leftovers)
-        done = linked + [(m, h) for m, h in embedded]
-        unlinked = [m for c in contexts for m in chunks(text, c, self._covered(c, done))]
+        covered = _spans_by_sentence(linked + embedded)
+        unlinked = [m for c in contexts for m in chunks(text, c, covered.get(c.sentence.index, ()))]
         ordered = sorted(exact + [(m, h, "embedding") for m, h in embedded], key=lambda x: (x[0].start, x[0].end))
         return Extraction(self._labelled(ordered), tuple(unlinked), status)
 
@@ -218,10 +232,14 @@ class TermLinker:
         if index is None:
             return [], status
         candidates: list[tuple[SentenceContext, int, int]] = []
+        token_starts = {c.sentence.index: [t.start for t in c.sentence.tokens] for c in contexts}
         for m in leftovers:
+            checkpoint()
             context = contexts[m.sentence_index]
             tokens = context.sentence.tokens
-            words = [j for j, t in enumerate(tokens) if t.is_word and m.start <= t.start and t.end <= m.end]
+            starts = token_starts[m.sentence_index]
+            inside = range(bisect_left(starts, m.start), bisect_left(starts, m.end))  # a mention ends on a token end
+            words = [j for j in inside if tokens[j].is_word and tokens[j].end <= m.end]
             for a in range(len(words)):
                 for b in range(a, min(len(words), a + self.settings.max_span)):
                     if is_content_word(tokens[words[a]].text) and is_content_word(tokens[words[b]].text):
@@ -249,7 +267,7 @@ class TermLinker:
         ("lips" never becomes "Thick lips").
         """
         unique = list(dict.fromkeys(queries))
-        neighbours = dict(zip(unique, index.search(unique, k=_NEIGHBOURS)))
+        neighbours = dict(zip(unique, index.search(unique, k=_NEIGHBOURS)))  # checkpoints between its batches
         ids = sorted({n.term_id for found in neighbours.values() for n in found if n.score >= self.settings.threshold})
         phenotypes = {t for t, up in (self.graph.ancestors(ids) if ids else {}).items() if PHENOTYPIC_ABNORMALITY in up}
         best = {}
@@ -268,10 +286,6 @@ class TermLinker:
         if not needed and self._index is None:
             return None, "not needed: nothing left after the exact tier"
         return self.index, self.embedding_status
-
-    @staticmethod
-    def _covered(context: SentenceContext, done: Sequence[tuple[Mention, _Hit]]) -> list[tuple[int, int]]:
-        return [(m.start, m.end) for m, _ in done if m.sentence_index == context.sentence.index]
 
     def _labelled(self, results: Sequence[tuple[Mention, _Hit, Tier]]) -> tuple[LinkedTerm, ...]:
         terms = self.graph.terms(sorted({h.term_id for _, h, _ in results}))
@@ -298,14 +312,27 @@ def _ngrams(tokens: Sequence[Token], max_n: int) -> list[tuple[int, int, int, in
     return found
 
 
+def _spans_by_sentence(done: Sequence[tuple[Mention, _Hit]]) -> dict[int, list[tuple[int, int]]]:
+    """Character spans of linked mentions, per sentence index."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for m, _ in done:
+        spans.setdefault(m.sentence_index, []).append((m.start, m.end))
+    return spans
+
+
 def _non_overlapping(hits: Sequence[_Hit], *, by_score: bool = False) -> list[_Hit]:
-    """Longest first (or best score first), then earliest; a hit overlapping a taken one is dropped."""
+    """Longest first (or best score first), then earliest; a hit overlapping a taken one is dropped.
+
+    O(hits × hit length): taken tokens are kept in a set, not compared with every taken hit.
+    """
     order = sorted(hits, key=(lambda h: (-h.score, -(h.last - h.first), h.first)) if by_score
                    else (lambda h: (-(h.last - h.first), -h.score, h.first)))
     taken: list[_Hit] = []
+    occupied: set[int] = set()
     for h in order:
-        if all(h.last <= t.first or t.last <= h.first for t in taken):
+        if occupied.isdisjoint(range(h.first, h.last)):
             taken.append(h)
+            occupied.update(range(h.first, h.last))
     return sorted(taken, key=lambda h: h.first)
 
 

@@ -17,13 +17,14 @@ When scopes overlap the stronger status wins: family > negated > uncertain > his
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
     "Assertion", "Mention", "Token", "Sentence", "Cue", "ContextRule", "CONTEXT_RULES",
-    "SentenceContext", "STOPWORDS", "GENERIC_WORDS", "sentences", "find_cues", "analyze", "chunks",
+    "SentenceContext", "STOPWORDS", "GENERIC_WORDS", "sentences", "overlapped", "find_cues", "analyze", "chunks",
     "detect_mentions", "is_content_word",
 ]
 
@@ -171,19 +172,36 @@ def _tokens(text: str, start: int, end: int) -> tuple[Token, ...]:
     )
 
 
+_BOUNDARY = re.compile(r"[.!?]+(?=\s)|\n")
+_NEXT_ON_LINE = re.compile(r"[ \t]*(.?)", re.DOTALL)  # the first character after spaces and tabs
+_NEXT_ANY = re.compile(r"\s*(\S?)")  # the first character after any whitespace
+_LONGEST_ABBREVIATION = max(len(a) for a in _ABBREVIATIONS)
+
+
+def _word_before(text: str, start: int, end: int) -> str:
+    """The run of word characters and dots ending at `end` (not before `start`), "" when longer than any abbreviation.
+
+    Looks back at most a few characters, so each boundary costs O(1) however long the sentence.
+    """
+    i = end
+    while i > start and end - i <= _LONGEST_ABBREVIATION and (text[i - 1].isalnum() or text[i - 1] in "._"):
+        i -= 1
+    return "" if end - i > _LONGEST_ABBREVIATION else text[i:end]
+
+
 def _sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """Sentence spans; linear in the text (no slice or search reaches back over a growing sentence)."""
     bounds, start = [], 0
-    for m in re.finditer(r"[.!?]+(?=\s)|\n", text):
+    for m in _BOUNDARY.finditer(text):
         if m.group() == "\n":
-            following = text[m.end():].lstrip(" \t")
-            if following[:1].islower():
+            following = _NEXT_ON_LINE.match(text, m.end()).group(1)  # type: ignore[union-attr]
+            if following.islower():
                 continue  # a wrapped line of prose, not a list item or a new sentence
         else:
-            word = re.search(r"([\w.]+)$", text[start:m.start()])
-            if word and word.group(1).lower() in _ABBREVIATIONS:
+            if _word_before(text, start, m.start()).lower() in _ABBREVIATIONS:
                 continue
-            following = text[m.end():].lstrip()
-            if following[:1].islower():
+            following = _NEXT_ANY.match(text, m.end()).group(1)  # type: ignore[union-attr]
+            if following.islower():
                 continue
         bounds.append((start, m.end()))
         start = m.end()
@@ -209,22 +227,32 @@ def _rule_index() -> dict[str, list[tuple[tuple[str, ...], ContextRule]]]:
 _RULES_BY_FIRST = _rule_index()
 
 
+def overlapped(tokens: Sequence[Token], spans: Iterable[tuple[int, int]]) -> list[bool]:
+    """Per token, whether it overlaps any character span `[start, end)`; O(tokens + spans log tokens)."""
+    mask = [False] * len(tokens)
+    starts, ends = [t.start for t in tokens], [t.end for t in tokens]
+    done = 0  # tokens before this index are already marked by an earlier span (spans are taken by start)
+    for start, end in sorted(spans):
+        for j in range(max(bisect_right(ends, start), done), bisect_left(starts, end)):
+            mask[j] = True
+        done = max(done, bisect_left(starts, end))
+    return mask
+
+
 def find_cues(sentence: Sentence, protected: Iterable[tuple[int, int]] = ()) -> list[Cue]:
     """Cues in a sentence, longest match first.
 
     A cue overlapping a `protected` character span (an exact label match such as "Migraine
     without aura") is dropped, except family and history cues, which no phenotype label needs.
     """
-    spans = list(protected)
+    inside = overlapped(sentence.tokens, protected)
     lowered = [t.text.lower() for t in sentence.tokens]
     cues: list[Cue] = []
     i = 0
     while i < len(lowered):
         for words, rule in _RULES_BY_FIRST.get(lowered[i], ()):
             if tuple(lowered[i:i + len(words)]) == words:
-                first, last = sentence.tokens[i], sentence.tokens[i + len(words) - 1]
-                inside = any(s < last.end and first.start < e for s, e in spans)
-                if not inside or rule.category in ("family", "historical"):
+                if not any(inside[i:i + len(words)]) or rule.category in ("family", "historical"):
                     cues.append(Cue(rule, i, i + len(words), " ".join(t.text for t in sentence.tokens[i:i + len(words)])))
                     i += len(words) - 1
                     break
@@ -255,33 +283,45 @@ def _stops(cue: Cue, other: Cue | None, backward: bool) -> bool:
 
 
 def analyze(sentence: Sentence, protected: Iterable[tuple[int, int]] = ()) -> SentenceContext:
-    """Find the sentence's cues and spread each over its scope (to a hard boundary, terminator or rival cue)."""
+    """Find the sentence's cues and spread each over its scope (to a hard boundary, terminator or rival cue).
+
+    Linear in the sentence: a scope is not walked again where an earlier cue of the same category
+    already walked it. Such a walk would change nothing: a scope's end depends only on its
+    category, and a token keeps the first of equally strong statuses. Only family and history
+    scopes can overlap that way (negation and uncertainty stop at each other's cues).
+    """
     cues = tuple(find_cues(sentence, protected))
     tokens = sentence.tokens
     states: list[tuple[Assertion, str | None]] = [("present", None)] * len(tokens)
     starts = {c.first: c for c in cues}
     ends = {c.last - 1: c for c in cues}
+    forward_reach: dict[str, int] = {}  # category → where its last forward walk stopped
+    backward_floor: dict[str, int] = {}  # category → end of its last backward cue (walked below already)
 
     def mark(j: int, cue: Cue) -> None:
         if _PRIORITY[cue.rule.category] > _PRIORITY[states[j][0]]:
             states[j] = (cue.rule.category, cue.text)  # type: ignore[assignment]
 
     for cue in cues:
-        if cue.rule.category in ("pseudo", "terminate"):
+        category = cue.rule.category
+        if category in ("pseudo", "terminate"):
             continue
-        if cue.rule.category in ("family", "historical"):
+        if category in ("family", "historical"):
             for j in range(cue.first, cue.last):  # a label holding the cue ("Family history") takes its status
                 mark(j, cue)
-        if cue.rule.direction in ("forward", "both"):
+        if cue.rule.direction in ("forward", "both") and cue.last > forward_reach.get(category, -1):
             j = cue.last
             while j < len(tokens) and tokens[j].text not in _HARD_BOUNDARY and not _stops(cue, starts.get(j), False):
                 mark(j, cue)
                 j += 1
+            forward_reach[category] = j
         if cue.rule.direction in ("backward", "both"):
+            floor = backward_floor.get(category, 0) if category in ("family", "historical") else 0
             j = cue.first - 1
-            while j >= 0 and tokens[j].text not in _HARD_BOUNDARY and not _stops(cue, ends.get(j), True):
+            while j >= floor and tokens[j].text not in _HARD_BOUNDARY and not _stops(cue, ends.get(j), True):
                 mark(j, cue)
                 j -= 1
+            backward_floor[category] = cue.last
     return SentenceContext(sentence, cues, tuple(states))
 
 
@@ -299,13 +339,12 @@ def chunks(text: str, context: SentenceContext, covered: Iterable[tuple[int, int
 
     Each keeps the strongest assertion of its tokens; stretches without a content word are dropped.
     """
-    spans = list(covered)
     tokens = context.sentence.tokens
+    taken = overlapped(tokens, covered)
     cue_tokens = {j for c in context.cues for j in range(c.first, c.last)}
     pieces: list[list[int]] = [[]]
     for j, tok in enumerate(tokens):
-        if (not tok.is_word or j in cue_tokens or tok.text.lower() in _SPLIT_WORDS
-                or any(s < tok.end and tok.start < e for s, e in spans)):
+        if not tok.is_word or j in cue_tokens or tok.text.lower() in _SPLIT_WORDS or taken[j]:
             pieces.append([])
         else:
             pieces[-1].append(j)

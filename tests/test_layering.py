@@ -69,9 +69,10 @@ def test_the_rule_catches_an_upward_import(tmp_path: Path) -> None:
 
 # DESIGN.md: api/ wires retrieval → llm → response; it must not compute scores, resolve terms or build
 # evidence. It reaches retrieval through these modules only (the retriever, case-policy types, case
-# readers, evaluation, text linking), never the scoring kernel, the index, the engine or the evidence.
+# readers, evaluation, text linking, the cancellation token of offloaded work), never the scoring kernel,
+# the index, the engine or the evidence.
 API_MAY_USE_FROM_RETRIEVAL = {"retriever", "case", "case_input", "phenopacket_input", "vcf_input", "evaluation",
-                              "linking", "embeddings"}
+                              "linking", "embeddings", "cancel"}
 API_FORBIDDEN_MODULES = {"numpy", "scipy", "raregraph.kg.ontology_math"}
 API_FORBIDDEN_NAMES = re.compile(r"(?:^|_)(?:score|scores|scoring|resolve|resolution|explain|information_content)(?:_|$)")
 

@@ -2,9 +2,13 @@
 
 The service is built in a background thread when the app starts (`Runtime.start`); until it is
 ready every route that needs it answers 503 (`/readyz` says so too), and `/healthz` answers at once.
+Text linking then loads in the same thread (the embedding model and index when the tier is on);
+`/readyz` answers 503 until it has, so "ready" means a first text request costs no load.
 CPU-bound work (ranking, evidence, text linking, serialising large answers) runs in worker threads
-through `Runtime.run`, under a per-process thread limit and the per-request time limit, so it never
-blocks the event loop.
+through `Runtime.run`, under the per-request time limit, so it never blocks the event loop. Work on
+clinical text takes a thread of its own lane (RAREGRAPH_API_TEXT_THREADS), so requests with HPO
+ids only always find one of the RAREGRAPH_API_THREADS free of text; and when a request times out
+or is cancelled its work stops at the next checkpoint (`retrieval/cancel.py`) instead of running on.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ from fastapi import Depends, Request
 from raregraph.api.errors import describe_error
 from raregraph.api.pipeline import DiagnosisPipeline
 from raregraph.api.service import build_service
+from raregraph.retrieval.cancel import CancelToken
+from raregraph.retrieval.embeddings import limit_threads
 from raregraph.retrieval.retriever import Retriever
 from raregraph.llm.client import LlmClient
 from raregraph.settings import Settings
 from raregraph.errors import GraphUnavailableError
 
 __all__ = [
-    "Runtime", "get_runtime", "get_service", "get_settings", "get_pipeline", "RuntimeDep", "ServiceDep",
+    "Runtime", "load_text_linking", "get_runtime", "get_service", "get_settings", "get_pipeline", "RuntimeDep", "ServiceDep",
     "SettingsDep", "PipelineDep",
 ]
 
@@ -44,11 +50,13 @@ class Runtime:
         self.settings = settings
         self.service = service
         self.failure: str | None = None  # why the build failed (a message fit for clients)
-        self.text_linking = "ready" if service is not None else "waiting"
+        self.text_linking = "waiting"  # waiting (for the service) | loading | ready | failed: …
         self.load_seconds: float | None = None
+        self.text_load_seconds: float | None = None
         self._build = build
         self._thread: threading.Thread | None = None
         self._limiter: anyio.CapacityLimiter | None = None
+        self._text_limiter: anyio.CapacityLimiter | None = None
         self._memo: dict[str, Any] = {}
         self._pipeline: DiagnosisPipeline | None = None
         self._memo_lock = threading.Lock()
@@ -57,11 +65,28 @@ class Runtime:
     def ready(self) -> bool:
         return self.service is not None
 
+    @property
+    def text_state(self) -> str:
+        """`text_linking`; ready for a service set by hand (not through `start`) whose linker has nothing to load."""
+        if self.text_linking == "waiting" and self.service is not None and self.service.linker.loaded:
+            return "ready"
+        return self.text_linking
+
     def start(self) -> None:
-        """Create the thread limiter (inside the event loop) and build the service in a daemon thread."""
+        """Create the thread limiters (inside the event loop); build the service and load text linking in a daemon thread."""
         self._limiter = anyio.CapacityLimiter(self.settings.api_threads)
-        if self.service is None and self._thread is None:
+        self._text_limiter = anyio.CapacityLimiter(self.settings.api_text_threads)
+        if self._thread is not None:
+            return
+        if self.service is None:
             self._thread = threading.Thread(target=self._load, name="raregraph-load", daemon=True)
+        elif self.service.linker.loaded:
+            self.text_linking = "ready"
+        else:  # a service made by the caller, its embedding tier not loaded yet
+            self.text_linking = "loading"
+            self._thread = threading.Thread(target=self._load_text, args=(self.service,), name="raregraph-load-text",
+                                            daemon=True)
+        if self._thread is not None:
             self._thread.start()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -81,15 +106,23 @@ class Runtime:
             log.error("service failed to load", exc_info=info is None, extra={"kind": info.kind if info else "bug"})
             return
         self.load_seconds = round(time.perf_counter() - started, 3)
+        self.text_linking = "loading"
         self.service = service
         log.info("service ready", extra={"snapshot_id": service.snapshot_id, "load_s": self.load_seconds})
-        self.text_linking = "warming"
+        self._load_text(service)
+
+    def _load_text(self, service: Retriever) -> None:
+        """The text linker's caches, and the embedding model and index when the tier is on (seconds when cached)."""
+        started = time.perf_counter()
         try:
-            service.extract("seizures")  # builds the text linker's caches (and embedding index when enabled)
-            self.text_linking = "ready"
-        except Exception as err:  # noqa: BLE001 - text linking stays lazy; ranking is unaffected
+            status = load_text_linking(service)
+        except Exception as err:  # noqa: BLE001 - ranking is unaffected; text requests report the failure
             self.text_linking = f"failed: {type(err).__name__}"
-            log.warning("text linker warm-up failed", exc_info=True)
+            log.warning("text linking failed to load", exc_info=True)
+            return
+        self.text_load_seconds = round(time.perf_counter() - started, 3)
+        self.text_linking = "ready"
+        log.info("text linking ready", extra={"embedding": status, "load_s": self.text_load_seconds})
 
     def require(self) -> Retriever:
         """The service, or 503 (`graph-unavailable`) while it loads or after it failed to."""
@@ -114,14 +147,38 @@ class Runtime:
                 self._memo[name] = build(service)
             return self._memo[name]  # type: ignore[no-any-return]
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in a worker thread, under the thread limit and the per-request time limit.
+    async def run(self, fn: Callable[..., T], *args: Any, text: bool = False) -> T:
+        """`fn(*args)` in a worker thread, under the per-request time limit and its lane's thread limit.
+
+        `text`: the work links clinical text, so it takes a thread of the text lane
+        (RAREGRAPH_API_TEXT_THREADS), never one of RAREGRAPH_API_THREADS: however many large
+        texts arrive, requests with ids only find a free thread. Waiting for a thread counts
+        against the time limit.
 
         Raises:
-            TimeoutError: past `api_request_timeout_s` (the thread is left to finish; its result is dropped).
+            TimeoutError: past `api_request_timeout_s`. The work is told to stop (`CancelToken`) and does
+                so at its next checkpoint; its result is dropped.
         """
-        with anyio.fail_after(self.settings.api_request_timeout_s):
-            return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter, abandon_on_cancel=True)
+        token = CancelToken()
+        try:
+            with anyio.fail_after(self.settings.api_request_timeout_s):
+                return await anyio.to_thread.run_sync(token.run, fn, *args, abandon_on_cancel=True,
+                                                      limiter=self._text_limiter if text else self._limiter)
+        finally:
+            token.cancel("its request timed out or was cancelled")  # a no-op for work that finished
+
+
+def load_text_linking(service: Retriever) -> str:
+    """Load what a first text request would: the exact tier's caches, then the embedding index and model.
+
+    Returns the embedding tier's status ('on', 'off: …' or 'unavailable: …', which leaves the exact tier).
+    """
+    service.extract("seizures")
+    index = service.linker.build_index()
+    if index is not None:
+        limit_threads(1)  # one core per text-lane thread (RAREGRAPH_API_TEXT_THREADS), after a first build used all
+        index.search(["seizures"])  # the encoder's first call allocates its buffers
+    return service.linker.embedding_status
 
 
 def _warm_up(service: Retriever) -> None:

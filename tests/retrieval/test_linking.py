@@ -6,6 +6,7 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -15,6 +16,10 @@ from hypothesis import strategies as st
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.kg.model import HpoId
 from raregraph.retrieval.linking import EmbeddingSettings, TermLinker
+from tests.retrieval.work import growth, lines_run
+
+if TYPE_CHECKING:
+    from raregraph.retrieval.embeddings import TermEmbeddingIndex
 
 ARACHNODACTYLY, SEIZURE, FEVER, HEARING_IMPAIRMENT, HYPOTONIA = (
     "HP:0001166", "HP:0001250", "HP:0001945", "HP:0000365", "HP:0001252")
@@ -242,3 +247,78 @@ def test_a_first_build_reports_progress_to_the_end(subset: _Subset, tmp_path: Pa
     assert seen[0] == (0, total) and seen[-1] == (total, total) and len(seen) > 2
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert not index.loaded_from_cache and index.search(["spider-like fingers"])[0][0].term_id == ARACHNODACTYLY
+
+
+# --- cost and cancellation (issue 19) -----------------------------------------------------------------
+
+_NOTE = "Mother has seizures, hypotonia and blorf. No scoliosis; snark zib arachnodactyly. "
+
+
+def test_exact_tier_work_is_linear_in_the_text(exact: TermLinker) -> None:
+    """Issue 19: a 99,000-character text took 16 s; every sentence scanned every linked mention of the text."""
+    def work(repeats: int) -> int:
+        return lines_run(exact.extract, _NOTE * repeats)[1]
+
+    assert growth(work, 60) < 2.5
+
+
+def test_exact_tier_work_is_linear_in_a_long_sentence(exact: TermLinker) -> None:
+    """One sentence of many links: overlaps were checked against every hit taken, chunks against every span."""
+    def work(repeats: int) -> int:
+        return lines_run(exact.extract, "seizures, hypotonia, blorf, scoliosis, " * repeats)[1]
+
+    assert growth(work, 60) < 2.5
+
+
+@pytest.fixture
+def fake_index(subset: _Subset) -> "TermEmbeddingIndex":
+    from raregraph.retrieval.embeddings import TermEmbeddingIndex
+
+    return TermEmbeddingIndex.build(subset, encoder=_Counting(_FakeEncoder()))  # type: ignore[arg-type]
+
+
+@needs_nlp
+def test_embedding_candidates_work_is_linear_in_a_long_sentence(subset: _Subset, fake_index: "TermEmbeddingIndex") -> None:
+    """Each leftover chunk scanned every token of its sentence for its words (chunks × tokens)."""
+    linker = TermLinker(subset, EmbeddingSettings(), index=fake_index)  # type: ignore[arg-type]
+
+    def work(repeats: int) -> int:
+        text = " ".join(f"blorf{i} snark{i}, zib{i}" for i in range(repeats))  # distinct spans: nothing recalled
+        return lines_run(linker.extract, text)[1]
+
+    assert growth(work, 60) < 2.5
+
+
+@needs_nlp
+def test_a_cancelled_extraction_stops_at_its_next_checkpoint(subset: _Subset, fake_index: "TermEmbeddingIndex") -> None:
+    """Issue 19: a request's timeout left its text linking running (a minute of both cores after the 503s)."""
+    from raregraph.errors import WorkCancelledError
+    from raregraph.retrieval.cancel import CancelToken
+
+    token = CancelToken()
+
+    class TimesOutDuringFirstBatch(_FakeEncoder):
+        calls = 0
+
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            type(self).calls += 1
+            token.cancel("the request timed out")  # as `Runtime.run` does when its time limit passes
+            return super().encode(texts)
+
+    fake_index.encoder = TimesOutDuringFirstBatch()
+    linker = TermLinker(subset, EmbeddingSettings(), index=fake_index)  # type: ignore[arg-type]
+    text = " ".join(f"blorf{i} snark{i} zib{i}." for i in range(300))  # ~1,800 spans: 15 encoder batches
+    with pytest.raises(WorkCancelledError, match="timed out"):
+        token.run(linker.extract, text)
+    assert TimesOutDuringFirstBatch.calls == 1
+    assert linker.extract("blorf1 snark1.").embedding_status == "on"  # outside a token nothing is cancelled
+
+
+@needs_nlp
+def test_spans_searched_recently_are_not_encoded_again(subset: _Subset, fake_index: "TermEmbeddingIndex") -> None:
+    """A note sent again (or copied forward) costs look-ups, not encoder passes."""
+    linker = TermLinker(subset, EmbeddingSettings(), index=fake_index)  # type: ignore[arg-type]
+    counting: _Counting = fake_index.encoder  # type: ignore[assignment]
+    first = linker.extract(_NOTE * 3)
+    encoded = counting.texts
+    assert encoded > 0 and linker.extract(_NOTE * 3) == first and counting.texts == encoded

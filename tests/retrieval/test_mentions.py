@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raregraph.retrieval.mentions import Mention, analyze, chunks, detect_mentions, sentences
+from raregraph.retrieval.mentions import (
+    Cue, Mention, Sentence, analyze, chunks, detect_mentions, find_cues, overlapped, sentences,
+)
+from tests.retrieval.work import SliceCountingText, growth, lines_run
 
 
 def _status(text: str) -> dict[str, tuple[str, str | None]]:
@@ -112,3 +115,129 @@ def test_mention_offsets_slice_the_text(text: str) -> None:
         assert text[m.start:m.end] == m.text
         assert m.text == m.text.strip() and m.text
         assert m.assertion in {"present", "negated", "uncertain", "family", "historical"}
+
+
+# --- cost: linear in the text (issue 19) -------------------------------------------------------------
+
+
+def test_scope_work_is_linear_in_a_long_sentence() -> None:
+    """Issue 19: family and history scopes run to the sentence's end, so each cue rewalked them (quadratic)."""
+    def work(repeats: int) -> int:
+        sentence = sentences("mother father sister has seizures and hypotonia, " * repeats)[0]
+        return lines_run(analyze, sentence)[1]
+
+    assert growth(work, 150) < 2.5
+
+
+def test_chunk_work_is_linear_in_the_covered_spans() -> None:
+    """Issue 19: each token was compared with every covered span of its sentence (tokens × spans)."""
+    def work(repeats: int) -> int:
+        text = "seizures hypotonia blorf, " * repeats
+        context = analyze(sentences(text)[0])
+        covered = [(i, i + len("seizures")) for i in range(0, len(text), len("seizures hypotonia blorf, "))]
+        return lines_run(chunks, text, context, covered)[1]
+
+    assert growth(work, 150) < 2.5
+
+
+def test_sentence_splitting_copies_each_character_a_bounded_number_of_times() -> None:
+    """Issue 19: each boundary sliced the rest of the text (and rescanned the sentence so far) before deciding."""
+    def work(repeats: int) -> int:
+        SliceCountingText.sliced = 0
+        found = sentences(SliceCountingText("seizures. hypotonia. e.g. ataxia. " * repeats))
+        assert len(found) == 1  # a lower-case word after each stop: one sentence, whose start never moves
+        return SliceCountingText.sliced
+
+    assert growth(work, 200) < 2.5
+
+
+@pytest.mark.parametrize("text", [
+    "Dr. Smith saw him. He had seizures.", "e.g. seizures. Hypotonia", "x" * 40 + "e.g. Then", "Approx. 3 cm.\nnext",
+    "Mr.Smith. Seizures!? Yes.\n\n- item\n  lower", "ends with a stop.",
+])
+def test_sentence_bounds_match_the_rule_as_first_written(text: str) -> None:
+    assert [(s.start, s.end) for s in sentences(text)] == _reference_bounds(text)
+
+
+def _reference_bounds(text: str) -> list[tuple[int, int]]:
+    """The splitter before issue 19 (quadratic), kept as the oracle of the linear one."""
+    import re
+
+    from raregraph.retrieval.mentions import _ABBREVIATIONS
+
+    bounds, start = [], 0
+    for m in re.finditer(r"[.!?]+(?=\s)|\n", text):
+        if m.group() == "\n":
+            if text[m.end():].lstrip(" \t")[:1].islower():
+                continue
+        else:
+            word = re.search(r"([\w.]+)$", text[start:m.start()])
+            if word and word.group(1).lower() in _ABBREVIATIONS:
+                continue
+            if text[m.end():].lstrip()[:1].islower():
+                continue
+        bounds.append((start, m.end()))
+        start = m.end()
+    bounds.append((start, len(text)))
+    return [(s, e) for s, e in bounds if text[s:e].strip()]
+
+
+_SCOPE_WORDS = ["no", "not", "seizures", "fever", "mother", "father", "in", "his", "sister", "has", "was", "ruled",
+                "out", "possible", "history", "of", "previous", "but", "he", "patient", "family", "denies", ",", ";",
+                "(", ")", "without", "resolved", "is", "suspected", "unlikely", "hypotonia", "prior", "whose"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SCOPE_WORDS), max_size=40).map(" ".join),
+       st.lists(st.tuples(st.integers(0, 200), st.integers(1, 12)), max_size=4))
+def test_scopes_match_the_rule_as_first_written(text: str, protected: list[tuple[int, int]]) -> None:
+    """The linear scope walk marks every token as walking each cue's whole scope did."""
+    spans = [(start, start + length) for start, length in protected]
+    for sentence in sentences(text):
+        assert analyze(sentence, spans).states == _reference_states(sentence, spans)
+
+
+def _reference_states(sentence: Sentence, protected: list[tuple[int, int]]) -> tuple[tuple[str, str | None], ...]:
+    """`analyze` before issue 19: every cue walks its whole scope (quadratic in a sentence of many cues)."""
+    from raregraph.retrieval.mentions import _HARD_BOUNDARY, _PRIORITY, _stops, find_cues
+
+    cues = find_cues(sentence, protected)
+    tokens = sentence.tokens
+    states: list[tuple[str, str | None]] = [("present", None)] * len(tokens)
+    starts, ends = {c.first: c for c in cues}, {c.last - 1: c for c in cues}
+
+    def mark(j: int, cue: Cue) -> None:
+        if _PRIORITY[cue.rule.category] > _PRIORITY[states[j][0]]:
+            states[j] = (cue.rule.category, cue.text)
+
+    for cue in cues:
+        if cue.rule.category in ("pseudo", "terminate"):
+            continue
+        if cue.rule.category in ("family", "historical"):
+            for j in range(cue.first, cue.last):
+                mark(j, cue)
+        if cue.rule.direction in ("forward", "both"):
+            j = cue.last
+            while j < len(tokens) and tokens[j].text not in _HARD_BOUNDARY and not _stops(cue, starts.get(j), False):
+                mark(j, cue)
+                j += 1
+        if cue.rule.direction in ("backward", "both"):
+            j = cue.first - 1
+            while j >= 0 and tokens[j].text not in _HARD_BOUNDARY and not _stops(cue, ends.get(j), True):
+                mark(j, cue)
+                j -= 1
+    return tuple(states)
+
+
+def test_cues_inside_a_protected_label_are_dropped() -> None:
+    sentence = sentences("Migraine without aura; no seizures without fever")[0]
+    assert [c.text for c in find_cues(sentence, [(0, 21), (40, 47)])] == ["no"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "ccc", ",", "(", "dddd"]), max_size=30).map(" ".join),
+       st.lists(st.tuples(st.integers(0, 120), st.integers(0, 15)), max_size=8))
+def test_overlapped_tokens_are_those_touching_a_span(text: str, spans: list[tuple[int, int]]) -> None:
+    tokens = [t for s in sentences(text) for t in s.tokens]
+    pairs = [(start, start + length) for start, length in spans]
+    assert overlapped(tokens, pairs) == [any(s < t.end and t.start < e for s, e in pairs) for t in tokens]

@@ -92,7 +92,7 @@ async def diagnose(body: CaseBody, request: Request, pipeline: PipelineDep, runt
     request.state.case = body if body.phenopacket is None else None  # lets an unknown-id problem name its field
     if pipeline.skipped(options.llm) is not None:  # retrieval only: answer and its JSON in one worker-thread call
         return Response(await runtime.run(_answer_json, pipeline, body, options,
-                                          functools.partial(record_result, request, body)),
+                                          functools.partial(record_result, request, body), text=bool(body.text)),
                         media_type="application/json")
     # A hard cap (503 past it); the LLM deadline ends before it, so an LLM timeout is still a 200.
     with anyio.fail_after(settings.api_request_timeout_s):

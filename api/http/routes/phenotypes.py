@@ -33,4 +33,4 @@ async def extract(body: Annotated[ExtractRequest, Body(openapi_examples={"note":
             "msg": f"{len(body.text)} characters, over the limit of {settings.api_max_text_chars} "
                    "(RAREGRAPH_API_MAX_TEXT_CHARS)",
         }])
-    return Response(await runtime.run(_extract_json, service, body.text), media_type="application/json")
+    return Response(await runtime.run(_extract_json, service, body.text, text=True), media_type="application/json")
