@@ -66,7 +66,7 @@ def _evidence_summary(candidate: CandidateOut, n_terms: int) -> str:
         parts.append(f"{len(twin.matched)}/{n_terms} via {twin.disease_id} ({','.join(twin.shared_genes)})")
     if evidence.prior is not None and evidence.prior.log_prior:
         prior = evidence.prior
-        facts = [f"{prior.publications} PMIDs"] if prior.publications else []
+        facts = [f"{prior.publications} PMID{'s' if prior.publications > 1 else ''}"] if prior.publications else []
         facts += ["MedDRA"] if prior.clinical_code else []
         parts.append(f"prior +{prior.log_prior:.2f} ({', '.join(facts)})")
     return "; ".join(parts)
