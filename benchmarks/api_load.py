@@ -201,33 +201,40 @@ def drive_httpx(url: str, bodies_file: Path, concurrency: int, duration: float, 
 
 
 class Server:
-    """`raregraph serve` on a free loopback port, ready when /readyz answers 200."""
+    """`raregraph serve` on a free loopback port, ready when /readyz answers 200 `confirm` times in a row.
 
-    def __init__(self, snapshot: str, workers: int, threads: int, log_file: Path, executable: Path = RAREGRAPH) -> None:
+    The API's rate limit and keys are off unless `env` sets them; `headers` go with each readiness probe.
+    Also used by benchmarks/feedback_load.py and benchmarks/text_load.py.
+    """
+
+    def __init__(self, snapshot: str, log_file: Path, *, workers: int = 1, executable: Path = RAREGRAPH,
+                 env: dict[str, str] | None = None, headers: dict[str, str] | None = None, confirm: int = 1) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.headers = headers or {}
+        self.confirm = confirm
         env = {**os.environ, "RAREGRAPH_SNAPSHOT": snapshot, "RAREGRAPH_EMBEDDING_ENABLED": "false",
-               "RAREGRAPH_API_RATE_LIMIT_PER_MINUTE": "0", "RAREGRAPH_API_KEYS": "{}",
-               "RAREGRAPH_API_THREADS": str(threads)}
+               "RAREGRAPH_API_RATE_LIMIT_PER_MINUTE": "0", "RAREGRAPH_API_KEYS": "{}", **(env or {})}
         self._log = log_file.open("w")
         self.process = subprocess.Popen(
             [str(executable), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        self.workers = workers
 
     def wait_ready(self, timeout: float = 300.0) -> float:
+        """Seconds until ready; SystemExit if the server exits or is not ready within `timeout`."""
         import httpx
 
         started = time.perf_counter()
         ready = 0
         while time.perf_counter() - started < timeout:
             if self.process.poll() is not None:
-                raise SystemExit(f"raregraph serve exited with {self.process.returncode}")
+                raise SystemExit(f"raregraph serve exited with {self.process.returncode} (log: {self._log.name})")
             try:
-                # with N workers each loads its own index: wait until N answers in a row say ready
-                ready = ready + 1 if httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200 else 0
-                if ready >= self.workers * 4:
+                ok = httpx.get(f"{self.base}/readyz", headers=self.headers, timeout=5).status_code == 200
+                ready = ready + 1 if ok else 0
+                if ready >= self.confirm:
                     return time.perf_counter() - started
             except httpx.TransportError:
                 ready = 0
@@ -247,6 +254,11 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self._log.close()
+
+    def kill9(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
         self._log.close()
 
 
@@ -309,7 +321,9 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     servers = [("this", RAREGRAPH)] + ([("baseline", args.baseline)] if args.baseline else [])
     for workers, (label, executable) in [(w, s) for w in args.workers for s in servers]:
-        server = Server(snapshot, workers, args.threads, work / f"server-{label}-w{workers}.log", executable)
+        # with N workers each loads its own index: N x 4 ready answers in a row mean all are ready
+        server = Server(snapshot, work / f"server-{label}-w{workers}.log", workers=workers, executable=executable,
+                        env={"RAREGRAPH_API_THREADS": str(args.threads)}, confirm=workers * 4)
         try:
             ready_s = server.wait_ready()
             for evidence in modes:

@@ -31,15 +31,13 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from api_load import Server as ApiServer, _free_port, _percentile  # this folder is sys.path[0] when run
+from api_load import Server, _free_port, _percentile  # this folder is sys.path[0] when run
 
 RESULTS = Path(__file__).parent / "results"
 RAREGRAPH = Path(sys.executable).parent / "raregraph"
@@ -54,43 +52,11 @@ CASES = [  # HPO terms of a few well-known presentations (diagnosis only makes t
 ]
 
 
-class Server(ApiServer):
-    """`raregraph serve` with one worker, a scoped key and the feedback database at `url` (stop: api_load's)."""
-
-    def __init__(self, snapshot: str, url: str, log_file: Path) -> None:  # noqa: D107 - other env than api_load's
-        self.workers = 1
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "RAREGRAPH_SNAPSHOT": snapshot, "RAREGRAPH_EMBEDDING_ENABLED": "false",
-               "RAREGRAPH_API_RATE_LIMIT_PER_MINUTE": "0", "RAREGRAPH_API_KEYS": json.dumps({"bench": KEY}),
-               "RAREGRAPH_API_KEY_SCOPES": json.dumps({"bench": ["feedback"]}), "RAREGRAPH_FEEDBACK_URL": url,
-               "RAREGRAPH_API_LOG_LEVEL": "warning"}
-        self._log = log_file.open("a")
-        self.process = subprocess.Popen(
-            [str(RAREGRAPH), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 300.0) -> None:
-        import httpx
-
-        started = time.perf_counter()
-        while time.perf_counter() - started < timeout:
-            if self.process.poll() is not None:
-                raise SystemExit(f"raregraph serve exited with {self.process.returncode} (log: {self._log.name})")
-            try:
-                if httpx.get(f"{self.base}/readyz", headers=HEADERS, timeout=5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"server not ready after {timeout} s")
-
-    def kill9(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self._log.close()
-
+def start_server(snapshot: str, url: str, log_file: Path) -> Server:
+    """`raregraph serve` with the benchmark's feedback key and the store at `url`."""
+    return Server(snapshot, log_file, headers=HEADERS, env={
+        "RAREGRAPH_API_KEYS": json.dumps({"bench": KEY}), "RAREGRAPH_API_KEY_SCOPES": json.dumps({"bench": ["feedback"]}),
+        "RAREGRAPH_FEEDBACK_URL": url, "RAREGRAPH_API_LOG_LEVEL": "warning"})
 
 
 def make_answers(base: str, n: int) -> list[tuple[str, str]]:
@@ -246,7 +212,7 @@ def crash_test(snapshot: str, work: Path, answers_from: int, writes: int, kill_a
 
     database = work / "crash.sqlite"
     url = f"sqlite:///{database}"
-    server = Server(snapshot, url, work / "crash-server.log")
+    server = start_server(snapshot, url, work / "crash-server.log")
     server.wait_ready()
     answers = make_answers(server.base, answers_from)
     before = FeedbackStore(url).counts()["feedback"]
@@ -277,7 +243,7 @@ def _server_cpu_s(server: Server) -> float:
 
 
 def run_engine(name: str, url: str, snapshot: str, work: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
-    server = Server(snapshot, url, work / f"{name}-server.log")
+    server = start_server(snapshot, url, work / f"{name}-server.log")
     try:
         server.wait_ready()
         answers = make_answers(server.base, 64)

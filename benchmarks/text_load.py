@@ -34,16 +34,15 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from api_load import Server  # this folder is sys.path[0] when run
 
 RESULTS = Path(__file__).parent / "results"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "text-corpora" / "GSC+" / "corpus"
@@ -105,51 +104,6 @@ def extraction_cost(snapshot: str, base: str, sizes: list[int]) -> list[dict[str
 
 
 # --- part 2: a server under text load ----------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """`raregraph serve --workers 1` on a free loopback port, embedding tier on."""
-
-    def __init__(self, executable: Path, snapshot: str, log_file: Path, max_text_chars: int) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "RAREGRAPH_SNAPSHOT": snapshot, "RAREGRAPH_EMBEDDING_ENABLED": "true",
-               "RAREGRAPH_API_RATE_LIMIT_PER_MINUTE": "0", "RAREGRAPH_API_KEYS": "{}", "RAREGRAPH_API_LOG_LEVEL": "warning",
-               "RAREGRAPH_API_MAX_TEXT_CHARS": str(max_text_chars)}
-        self._log = log_file.open("w")
-        self.process = subprocess.Popen(
-            [str(executable), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_ready(self, timeout: float = 1200.0) -> float:
-        import httpx
-
-        started = time.perf_counter()
-        while time.perf_counter() - started < timeout:
-            if self.process.poll() is not None:
-                raise SystemExit(f"raregraph serve exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"server not ready after {timeout} s")
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self._log.close()
 
 
 class Sampler(threading.Thread):
@@ -253,10 +207,12 @@ async def _drive(base: str, texts: list[str], quiet_s: float, pace_s: float) -> 
 def measure_server(label: str, executable: Path, snapshot: str, texts: list[str], args: argparse.Namespace,
                    work: Path) -> dict[str, Any]:
     print(f"{label}: starting {executable} serve", flush=True)
-    server = Server(executable, snapshot, work / f"{label}.log", max(args.chars, 50_000))
+    server = Server(snapshot, work / f"{label}.log", executable=executable, env={
+        "RAREGRAPH_EMBEDDING_ENABLED": "true", "RAREGRAPH_API_LOG_LEVEL": "warning",
+        "RAREGRAPH_API_MAX_TEXT_CHARS": str(max(args.chars, 50_000))})
     sampler = None
     try:
-        ready_s = server.wait_ready()
+        ready_s = server.wait_ready(timeout=1200.0)
         sampler = Sampler(server.process.pid)
         sampler.start()
         time.sleep(2.0)
