@@ -10,7 +10,7 @@ the same cases in this process, one after the other, in the same run.
 
     .venv/bin/python benchmarks/api_load.py                       # workers 1,2; evidence on,off; 1/8/32 clients
     .venv/bin/python benchmarks/api_load.py --workers 1 --evidence on --duration 10
-    .venv/bin/python benchmarks/api_load.py --baseline /path/to/other/venv/bin/raregraph   # before/after, one run
+    .venv/bin/python benchmarks/api_load.py --baseline /path/to/other/venv/bin/raregraph --rounds 3   # before/after, one run
 
 The load generator is `wrk` (Debian package `wrk`; a Lua script rotates the request bodies) when
 it is on PATH, else an asyncio + httpx client in a separate process (`--client httpx`). Either way
@@ -291,6 +291,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, default=None,
                         help="A `raregraph` executable of another checkout (e.g. the code before a change), served "
                              "and measured in the same run right after this one, level for level")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="Measure this server and the baseline this many times, alternating which goes first "
+                             "(the machine's load drifts); the comparison takes each level's median")
     args = parser.parse_args()
 
     from raregraph.api.service import ensure_snapshot
@@ -320,7 +323,8 @@ def main() -> None:
 
     rows: list[dict[str, Any]] = []
     servers = [("this", RAREGRAPH)] + ([("baseline", args.baseline)] if args.baseline else [])
-    for workers, (label, executable) in [(w, s) for w in args.workers for s in servers]:
+    plan = [(r, w, s) for r in range(args.rounds) for w in args.workers for s in (servers if r % 2 == 0 else servers[::-1])]
+    for round_no, workers, (label, executable) in plan:
         # with N workers each loads its own index: N x 4 ready answers in a row mean all are ready
         server = Server(snapshot, work / f"server-{label}-w{workers}.log", workers=workers, executable=executable,
                         env={"RAREGRAPH_API_THREADS": str(args.threads)}, confirm=workers * 4)
@@ -336,7 +340,7 @@ def main() -> None:
                         result = drive_wrk(url, bodies_file, script, concurrency, args.duration)
                     else:
                         result = drive_httpx(url, bodies_file, concurrency, args.duration, args.max_requests)
-                    row = {"server": label, "workers": workers, "evidence": "on" if evidence else "off", "concurrency": concurrency,
+                    row = {"server": label, "round": round_no, "workers": workers, "evidence": "on" if evidence else "off", "concurrency": concurrency,
                            **result,
                            "server_rss_mib": round(server.rss_mib(), 1), "ready_s": round(ready_s, 2),
                            "loadavg_1min_before": round(load_before, 2)}
@@ -354,12 +358,13 @@ def main() -> None:
     for row in rows:
         row["ratio_to_in_process"] = row["throughput_rps"] / peer[row["evidence"]]["throughput_rps"]
     _print_table(rows, peer, client)
+    comparison = _compare(rows) if args.baseline else []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "client": client, "cases": str(args.cases), "n_cases": len(bodies), "duration_s_per_level": args.duration,
         "top": args.top, "threads_per_worker": args.threads, "snapshot": Path(snapshot).name,
         "targets": {"p95_ms_at_32": TARGET_P95_MS, "throughput_ratio": TARGET_RATIO},
-        "in_process": peer, "rows": rows,
+        "in_process": peer, "rows": rows, "rounds": args.rounds, "this_vs_baseline": comparison,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "loadavg_start": [round(x, 2) for x in load_start], "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
     }, indent=2), encoding="utf-8")
@@ -367,13 +372,32 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per level: the median throughput of this server and of the baseline over the rounds, and their ratio."""
+    levels = sorted({(r["workers"], r["evidence"], r["concurrency"]) for r in rows})
+    table = []
+    for workers, evidence, concurrency in levels:
+        def median(label: str) -> float:
+            return statistics.median(r["throughput_rps"] for r in rows if r["server"] == label and r["workers"] == workers
+                                     and r["evidence"] == evidence and r["concurrency"] == concurrency)
+        this, base = median("this"), median("baseline")
+        table.append({"workers": workers, "evidence": evidence, "concurrency": concurrency,
+                      "this_rps": round(this, 1), "baseline_rps": round(base, 1), "ratio": round(this / base, 3)})
+    print("\nthis ÷ baseline (median req/s over the rounds)")
+    print(f"{'workers':>7} {'evidence':>8} {'clients':>7} {'this':>8} {'baseline':>8} {'ratio':>6}")
+    for t in table:
+        print(f"{t['workers']:>7} {t['evidence']:>8} {t['concurrency']:>7} {t['this_rps']:>8.1f} {t['baseline_rps']:>8.1f} "
+              f"{t['ratio']:>6.2f}")
+    return table
+
+
 def _print_table(rows: list[dict[str, Any]], peer: dict[str, dict[str, Any]], client: str) -> None:
     print(f"\nPOST /v1/diagnose on loopback ({client}); in-process peer: service.diagnose, sequential, "
           "mean of a run before and after")
-    print(f"{'server':>8} {'workers':>7} {'evidence':>8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    print(f"{'server':>8} {'round':>5} {'workers':>7} {'evidence':>8} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
           f"{'errors':>6} {'÷ in-proc':>9}")
     for r in rows:
-        print(f"{r.get('server', 'this'):>8} {r['workers']:>7} {r['evidence']:>8} {r['concurrency']:>7} {r['throughput_rps']:>8.1f} {r['p50_ms']:>8.1f} "
+        print(f"{r.get('server', 'this'):>8} {r.get('round', 0):>5} {r['workers']:>7} {r['evidence']:>8} {r['concurrency']:>7} {r['throughput_rps']:>8.1f} {r['p50_ms']:>8.1f} "
               f"{r['p95_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['errors']:>6} {r['ratio_to_in_process']:>9.2f}")
     for mode, p in peer.items():
         runs = ", ".join(f"{r['throughput_rps']:.1f}" for r in p["runs"])

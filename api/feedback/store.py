@@ -2,9 +2,10 @@
 
 The store connects lazily: an app whose database is down still starts and diagnoses; feedback
 calls raise `StoreUnavailableError` (HTTP 503) until the database answers, and the schema is
-brought to the newest revision on the first call that reaches it. Every write commits its
-audit row in the same transaction, so an acknowledged write is durable and an unacknowledged
-one leaves nothing behind. SQLite: WAL with `synchronous=NORMAL` by default (an acknowledged
+brought to the newest revision on the first call that reaches it. One writer thread does every
+write (writer.py): answers are logged in batches off the request's path, and each verdict commits
+with its audit row in the writer's next transaction before it is acknowledged, so an acknowledged
+write is durable and an unacknowledged one leaves nothing behind. SQLite: WAL with `synchronous=NORMAL` by default (an acknowledged
 write survives the server being killed; RAREGRAPH_FEEDBACK_SQLITE_SYNCHRONOUS=full adds an fsync
 per commit so it also survives power loss); PostgreSQL: its default `synchronous_commit=on`.
 """
@@ -12,6 +13,7 @@ per commit so it also survives power loss); PostgreSQL: its default `synchronous
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,22 +23,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from raregraph.api.feedback.models import RATING_DIMENSIONS, AuditRow, FeedbackRow, ResponseRow
 from raregraph.api.feedback.schemas import FeedbackIn
+from raregraph.api.feedback.writer import StoreWriter
 from raregraph.errors import InvalidFeedbackError, StoreUnavailableError
 
-__all__ = ["FeedbackStore", "Grounder", "StoredFeedback", "StoredResponse", "new_response_id"]
+__all__ = ["EncodedJson", "FeedbackStore", "Grounder", "StoredFeedback", "StoredResponse", "new_response_id"]
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # (snapshot id, disease ids) -> {id: name} for the ids that exist in that snapshot
 Grounder = Callable[[str, Sequence[str]], Mapping[str, str]]
+
+
+class EncodedJson(str):
+    """A JSON column's value already encoded (by pydantic): stored as it is, not encoded again."""
+
+
+def _json_serializer(value: Any) -> str:
+    return value if isinstance(value, EncodedJson) else json.dumps(value)
 
 
 def new_response_id() -> str:
@@ -105,15 +116,17 @@ class FeedbackStore:
         self.dialect = parsed.get_backend_name()
         self._folder = Path(parsed.database).parent if self.dialect == "sqlite" and parsed.database else None
         if self.dialect == "sqlite":
-            self.engine: Engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            self.engine: Engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                                                json_serializer=_json_serializer)
             event.listen(self.engine, "connect", functools.partial(_sqlite_pragmas, sqlite_synchronous.upper()))
         else:
             connect_args = {"connect_timeout": 5} if self.dialect == "postgresql" else {}
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                                        connect_args=connect_args)
+                                        connect_args=connect_args, json_serializer=_json_serializer)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite takes one writer at a time; queueing writers here is cheaper than its busy-wait sleeps.
-        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        # one thread writes, in groups: SQLite takes one writer at a time, and a commit per write was
+        # most of a write's cost on either engine (writer.py)
+        self._writer = StoreWriter(self.engine, ResponseRow.__table__, self._guard)
         self._migrated = False
         self._migrate_lock = threading.Lock()
 
@@ -123,6 +136,8 @@ class FeedbackStore:
         return cls(settings.feedback_database_url(), sqlite_synchronous=settings.feedback_sqlite_synchronous)
 
     def close(self) -> None:
+        """Write what is queued, stop the writer thread and close the connections (the store reopens on use)."""
+        self._writer.close()
         self.engine.dispose()
 
     # --- schema -----------------------------------------------------------------------------------
@@ -165,47 +180,44 @@ class FeedbackStore:
                 raise StoreUnavailableError(f"feedback database connection lost ({self.dialect})") from err
             raise
 
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """A session whose transaction commits on exit (one writer at a time on SQLite)."""
-        self._ready()
-        lock = self._write_lock
-        with self._guard():
-            if lock is not None:
-                lock.acquire()
-            try:
-                with self._sessions.begin() as session:
-                    yield session
-            finally:
-                if lock is not None:
-                    lock.release()
-
     def _read(self, fn: Callable[[Session], T]) -> T:
+        """`fn` in a read session that sees every write queued before the call."""
         self._ready()
+        self._writer.flush()
         with self._guard(), self._sessions() as session:
             return fn(session)
 
     def ping(self) -> None:
         """Raise `StoreUnavailableError` unless the database answers (and is migrated)."""
-        self._read(lambda s: s.execute(select(1)).scalar_one())
+        self._ready()
+        with self._guard(), self.engine.connect() as connection:
+            connection.execute(select(1)).scalar_one()
+
+    def writer_backlog(self) -> int:
+        """Answers and writes queued for the writer thread or being written."""
+        return self._writer.backlog()
+
+    def flush(self) -> None:
+        """Return once every answer and write queued before the call is in the database."""
+        self._ready()
+        self._writer.flush()
 
     # --- writes -----------------------------------------------------------------------------------
 
-    def record_response(self, *, response_id: str, client: str | None, snapshot_id: str, method: str,
-                        model: str | None, llm_status: str | None, case: dict[str, Any], retrieval: dict[str, Any],
-                        llm: dict[str, Any] | None, ranking: Sequence[str]) -> None:
-        """Keep one answer so feedback can cite it (the answer itself is its own log: no audit row)."""
-        row = {"id": response_id, "created_at": _now(), "client": client, "snapshot_id": snapshot_id, "method": method,
-               "model": model, "llm_status": llm_status, "case": case, "retrieval": retrieval, "llm": llm,
-               "ranking": list(ranking)}
-        with self._write() as session:
-            # A Core insert: every diagnose answer is recorded, and the ORM unit of work cost more CPU per
-            # answer than ranking it without evidence (benchmarks/api_load.py, README "Measured").
-            session.connection().execute(insert(ResponseRow.__table__), [row])
+    def record_response(self, response_id: str, build: Callable[[], dict[str, Any]]) -> None:
+        """Queue one answer so feedback can cite it (the answer itself is its own log: no audit row).
+
+        `build()` gives the row's other columns (client, snapshot_id, method, model, llm_status, case,
+        retrieval, llm, ranking); it runs on the writer thread, off the request's path. Raises
+        StoreUnavailableError when the database is down (the answer then has no citable id).
+        """
+        self._ready()
+        created_at = _now()
+        self._writer.log_answer(lambda: {**build(), "id": response_id, "created_at": created_at})
 
     def add_feedback(self, items: Sequence[tuple[str, FeedbackIn]], *, author: str, ground: Grounder,
                      action: str = "feedback.create") -> list[StoredFeedback]:
-        """Check and store verdicts, all or none, each with its audit row.
+        """Check and store verdicts, all or none, each with its audit row; returns once committed.
 
         `items` pairs each verdict with where it came from ("body", "file.jsonl:3"), for errors.
 
@@ -214,9 +226,8 @@ class FeedbackStore:
                 claims that contradict the cited response, a preference without a second response.
             StoreUnavailableError: the database cannot be reached.
         """
-        with self._write() as session:
-            connection = session.connection()  # Core statements: a third of the ORM's CPU per write
-            rows = [_feedback_values(connection, where, item, author, ground) for where, item in items]
+        def write(connection: Connection) -> list[StoredFeedback]:
+            rows = [_feedback_values(connection, where, item, author, ground) for where, item in items]  # checks first
             table = FeedbackRow.__table__
             ids = connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
             connection.execute(insert(AuditRow.__table__), [
@@ -225,22 +236,33 @@ class FeedbackStore:
                 for (where, _), row, i in zip(items, rows, ids, strict=True)])
             return [StoredFeedback.of(FeedbackRow(id=i, withdrawn_at=None, **row)) for i, row in zip(ids, rows, strict=True)]
 
+        self._ready()
+        return self._writer.submit(write)
+
     def withdraw(self, feedback_id: int, *, actor: str) -> StoredFeedback:
         """Take one verdict out of exports and case evidence (kept, marked withdrawn, audited)."""
-        with self._write() as session:
-            row = session.get(FeedbackRow, feedback_id)
-            if row is None:
+        def write(connection: Connection) -> StoredFeedback:
+            table = FeedbackRow.__table__
+            found = connection.execute(select(table).where(table.c.id == feedback_id)).first()
+            if found is None:
                 raise InvalidFeedbackError(f"no feedback #{feedback_id}", field="feedback_id")
+            row = FeedbackRow(**found._mapping)
             if row.withdrawn_at is None:
                 row.withdrawn_at = _now()
-                session.add(AuditRow(at=row.withdrawn_at, actor=actor, action="feedback.withdraw",
-                                     target=f"feedback:{feedback_id}", detail=None))
+                connection.execute(update(table).where(table.c.id == feedback_id).values(withdrawn_at=row.withdrawn_at))
+                connection.execute(insert(AuditRow.__table__).values(
+                    at=row.withdrawn_at, actor=actor, action="feedback.withdraw", target=f"feedback:{feedback_id}",
+                    detail=None))
             return StoredFeedback.of(row)
+
+        self._ready()
+        return self._writer.submit(write)
 
     def audit(self, *, actor: str, action: str, target: str | None, detail: dict[str, Any] | None) -> None:
         """Record an event that writes nothing else (an export)."""
-        with self._write() as session:
-            session.add(AuditRow(at=_now(), actor=actor, action=action, target=target, detail=detail))
+        self._ready()
+        self._writer.submit(lambda connection: connection.execute(insert(AuditRow.__table__).values(
+            at=_now(), actor=actor, action=action, target=target, detail=detail)) and None)
 
     # --- reads ------------------------------------------------------------------------------------
 

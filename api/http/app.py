@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -60,6 +61,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         # uvicorn hands the lifespan state to each connection's protocol, which times the headers (protocol.py)
         yield {HEADER_TIMEOUT_STATE: settings.api_header_timeout_s}
     finally:
+        store = getattr(app.state, "feedback_store", None)
+        if store is not None:  # the answers logged but not yet written go in before the process ends
+            await anyio.to_thread.run_sync(store.close)
         if app.state.llm_client is not None:
             await app.state.llm_client.aclose()
             app.state.llm_client = None

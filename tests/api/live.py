@@ -22,6 +22,14 @@ RAREGRAPH = Path(sys.executable).parent / "raregraph"
 @contextmanager
 def live_server(env: dict[str, str], port: int, log_path: Path, headers: dict[str, str] | None = None) -> Iterator[str]:
     """`raregraph serve` on 127.0.0.1:`port` until /readyz answers 200 (its base URL), stopped with SIGINT."""
+    with live_process(env, port, log_path, headers) as (base, _process):
+        yield base
+
+
+@contextmanager
+def live_process(env: dict[str, str], port: int, log_path: Path,
+                 headers: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`live_server`, with the server's process (one worker: the process that serves)."""
     with log_path.open("w") as log:
         process = subprocess.Popen([str(RAREGRAPH), "serve", "--host", "127.0.0.1", "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -40,11 +48,12 @@ def live_server(env: dict[str, str], port: int, log_path: Path, headers: dict[st
             if time.monotonic() > deadline:
                 pytest.fail(f"not ready after {READY_TIMEOUT_S} s:\n{log_path.read_text()}")
             time.sleep(0.25)
-        yield base
+        yield base, process
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:  # a test may have killed it
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

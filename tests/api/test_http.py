@@ -511,6 +511,7 @@ def test_answers_the_tests_record_stay_out_of_the_checkout(client: TestClient, f
 
     response = client.post("/v1/diagnose", json={"hpo_present": ["HP:0001166"], "top": 3})
     assert response.status_code == 200 and response.json()["response_id"]
+    client.app.state.feedback_store.flush()  # answers are written by the store's writer thread, in batches
     with sqlite3.connect(feedback_outside_the_checkout) as db:
         found = db.execute("SELECT count(*) FROM responses WHERE id = ?", (response.json()["response_id"],)).fetchone()
     assert found == (1,)

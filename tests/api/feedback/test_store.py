@@ -26,12 +26,12 @@ def ground(snapshot_id: str, ids: Sequence[str]) -> Mapping[str, str]:
 
 def record(store: FeedbackStore, **overrides: object) -> str:
     response_id = new_response_id()
-    fields = dict(response_id=response_id, client="clin", snapshot_id=SNAPSHOT, method="phenotype+genotype",
+    fields = dict(client="clin", snapshot_id=SNAPSHOT, method="phenotype+genotype",
                   model=None, llm_status=None, case={"hpo_present": ["HP:0001166"], "variants": [], "sex": None,
                                                      "age": None, "id": None, "hpo_excluded": []},
                   retrieval={"snapshot_id": SNAPSHOT}, llm=None, ranking=["OMIM:154700"])
     fields.update(overrides)
-    store.record_response(**fields)  # type: ignore[arg-type]
+    store.record_response(response_id, lambda: fields)
     return response_id
 
 
