@@ -102,9 +102,9 @@ class StoreWriter:
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
-                log.error("feedback writer did not finish", extra={"answers_lost": self._pending_answers})
+                log.error("feedback writer did not finish", extra={"answers_pending": self._pending_answers})
         with self._wake:
-            self._thread, self._stopping = None, False
+            self._stopping = False
 
     # --- the thread -------------------------------------------------------------------------------
 
@@ -122,6 +122,7 @@ class StoreWriter:
                 while not self._queue and not held and not self._stopping:
                     self._wake.wait()
                 if not self._queue and not held:
+                    self._thread = None  # a write queued from now on starts a new writer
                     return
                 batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
                 stopping = self._stopping
@@ -135,6 +136,8 @@ class StoreWriter:
                 log.error("answers not recorded: the store stopped while its database was down",
                           extra={"answers": len(held)})
                 self._settled(len(held), written=False)
+                with self._wake:
+                    self._thread = None
                 return
 
     def _build(self, builders: list[Callable[[], dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -153,7 +156,7 @@ class StoreWriter:
             results = self._transaction(jobs, rows)
         except StoreUnavailableError as err:
             for job in jobs:
-                job.future.set_exception(err)
+                job.future.set_exception(StoreUnavailableError(str(err)))  # one exception object per waiting thread
             if rows:  # these answers were given a citable id: retry them until the database is back
                 log.warning("answers not yet recorded", extra={"reason": str(err), "answers": len(rows)})
                 with self._wake:
