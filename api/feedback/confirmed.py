@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from raregraph.api.feedback.store import FeedbackStore, StoredResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from raregraph.api.feedback.models import FeedbackRow, ResponseRow
+from raregraph.api.feedback.store import FeedbackStore
 from raregraph.retrieval.retriever import ConfirmedCase, Retriever
 from raregraph.settings import Settings
 
@@ -20,27 +24,34 @@ __all__ = ["StoreCases", "confirmed_cases", "use_store_cases"]
 
 
 def confirmed_cases(store: FeedbackStore) -> list[ConfirmedCase]:
-    """Every confirmed case the store holds, oldest verdict first (withdrawn verdicts left out)."""
-    verdicts = [f for f in store.feedback() if f.confirmed_disease_id]
-    responses = store.responses([f.response_id for f in verdicts])
+    """Every confirmed case the store holds, oldest verdict first (withdrawn verdicts left out).
+
+    One query reads just the ids and the terms (JSON paths into the recorded answer, on SQLite and
+    PostgreSQL alike), not the recorded differentials: a refresh stays cheap with many verdicts.
+    """
+    def run(session: Session) -> list[Any]:
+        query = (select(FeedbackRow.id, FeedbackRow.response_id, FeedbackRow.confirmed_disease_id,
+                        ResponseRow.retrieval["case"]["present"], ResponseRow.case["hpo_present"])
+                 .join(ResponseRow, FeedbackRow.response_id == ResponseRow.id)
+                 .where(FeedbackRow.withdrawn_at.is_(None), FeedbackRow.confirmed_disease_id.is_not(None))
+                 .order_by(FeedbackRow.id))
+        return list(session.execute(query))
+
     seen: set[tuple[str, str]] = set()
     out = []
-    for verdict in verdicts:
-        key = (verdict.response_id, str(verdict.confirmed_disease_id))
-        response = responses.get(verdict.response_id)
-        if key in seen or response is None:
+    for feedback_id, response_id, disease_id, understood, given in store._read(run):  # noqa: SLF001 - the store's guarded read
+        if (response_id, disease_id) in seen:
             continue
-        seen.add(key)
-        out.append(ConfirmedCase(verdict.id, str(verdict.confirmed_disease_id), _present(response)))
+        seen.add((response_id, disease_id))
+        out.append(ConfirmedCase(feedback_id, disease_id, _present(understood, given)))
     return out
 
 
-def _present(response: StoredResponse) -> tuple[str, ...]:
-    """The present terms the response ranked (its understood case), else the ids the request gave."""
-    understood: Any = (response.retrieval.get("case") or {}).get("present")
+def _present(understood: Any, given: Any) -> tuple[str, ...]:
+    """The present terms the answer ranked (its understood case), else the ids the request gave."""
     if isinstance(understood, list) and understood:
         return tuple(t["id"] if isinstance(t, dict) else str(t) for t in understood)
-    return tuple(str(t) for t in response.case.get("hpo_present") or ())
+    return tuple(str(t) for t in given or ())
 
 
 class StoreCases:

@@ -88,26 +88,30 @@ def test_a_confirmed_case_is_evidence_with_case_evidence_on_and_withdraw_removes
     assert withdrawn["evidence"]["confirmed_cases"] is None and withdrawn["score"] == confirmed["score"]
 
 
-def test_confirmed_cases_read_the_terms_each_case_was_ranked_on(default_snapshot: Snapshot, tmp_path: Path) -> None:
+def test_confirmed_cases_read_the_terms_each_case_was_ranked_on(default_snapshot: Snapshot, store: FeedbackStore) -> None:
+    """On both engines (the `store` fixture: SQLite, and PostgreSQL with the integration tests)."""
     service = service_for(default_snapshot.path)
-    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite'}")
     ground = lambda _snapshot, ids: {d: d for d in ids}  # noqa: E731 - every id grounded: the store is what is tested
     case = CaseRequest(hpo_present=MARFAN)
     answers = [record_response(store, case, service.diagnose(case)) for _ in range(3)]
     first, second, third = (a.response_id for a in answers)
+    told = CaseRequest(text="Tall, with arachnodactyly and ectopia lentis.")  # terms from text only (text not kept)
+    from_text = record_response(store, told, service.diagnose(told)).response_id
     rated_only = FeedbackIn.model_validate({"response_id": third, "ratings": {"overall": 3}})
     stored = store.add_feedback([
         ("a", FeedbackIn(response_id=first, confirmed_disease_id="OMIM:154700")),
         ("b", FeedbackIn(response_id=first, confirmed_disease_id="OMIM:154700")),  # the same case confirmed twice
         ("c", FeedbackIn(response_id=second, confirmed_disease_id="OMIM:129600")),
         ("d", rated_only),
+        ("e", FeedbackIn(response_id=from_text, confirmed_disease_id="OMIM:154700")),
     ], author="dr-a", ground=ground)
     found = confirmed_cases(store)
-    assert [(c.feedback_id, c.disease_id) for c in found] == [(stored[0].id, "OMIM:154700"), (stored[2].id, "OMIM:129600")]
-    assert all(c.present == tuple(MARFAN) for c in found)
+    assert [(c.feedback_id, c.disease_id) for c in found] == [
+        (stored[0].id, "OMIM:154700"), (stored[2].id, "OMIM:129600"), (stored[4].id, "OMIM:154700")]
+    assert found[0].present == found[1].present == tuple(MARFAN)
+    assert set(found[2].present) >= {"HP:0001166", "HP:0001083"}  # what the text was understood as
     store.withdraw(stored[2].id, actor="dr-a")
-    assert [c.feedback_id for c in confirmed_cases(store)] == [stored[0].id]
-    store.close()
+    assert [c.feedback_id for c in confirmed_cases(store)] == [stored[0].id, stored[4].id]
 
 
 def test_the_cli_table_says_when_confirmed_cases_carry_a_candidate() -> None:
