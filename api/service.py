@@ -45,7 +45,12 @@ def build_service(settings: Settings, progress: Progress | None = None) -> Retri
     graph, snapshot, ontology = _open_graph(settings, progress)
     if progress:
         progress("loading the ranking index")
-    return Retriever.from_snapshot(graph, snapshot, settings, ontology)
+    retriever = Retriever.from_snapshot(graph, snapshot, settings, ontology)
+    if settings.case_evidence:
+        from raregraph.api.feedback.confirmed import use_store_cases  # SQLAlchemy loads only when it is on
+
+        use_store_cases(retriever, settings)
+    return retriever
 
 
 def build_pipeline(settings: Settings, progress: Progress | None = None) -> DiagnosisPipeline:

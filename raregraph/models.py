@@ -12,6 +12,7 @@ __all__ = [
     "CaseRequest", "VariantIn", "Zygosity", "TermOut", "MentionOut", "LinkedMentionOut", "ExtractionOut",
     "ExtractRequest", "VariantUnderstood",
     "CaseUnderstood", "FactOut", "TermMatchOut", "ContradictionOut", "GeneEvidenceOut", "EvidenceOut",
+    "ConfirmedCasesOut",
     "CandidateOut", "DiagnosisResponse", "RankingLine", "RankingEntry",
 ]
 
@@ -192,6 +193,16 @@ class PriorOut(BaseModel):
     provenance: list[FactOut] = Field(default_factory=list, description="Source and release of each fact used")
 
 
+class ConfirmedCasesOut(BaseModel):
+    """A second description of the candidate: the cases clinicians confirmed it for (feedback store, not release data)."""
+
+    cases: list[str] = Field(description="The confirmed cases describing it: 'confirmed case #<feedback id>'")
+    share: float = Field(description="Fraction of the candidate's phenotype likelihood this description supplies, 0-1")
+    matched: list[TermMatchOut] = Field(
+        default_factory=list, description="Case terms the confirmed cases explain; provenance: the cases showing each "
+                                          "(source 'confirmed cases'), frequency: their share of the confirmed cases")
+
+
 class EvidenceOut(BaseModel):
     matched: list[TermMatchOut] = Field(default_factory=list)
     unmatched: list[str] = Field(default_factory=list)
@@ -200,6 +211,9 @@ class EvidenceOut(BaseModel):
     genes: list[GeneEvidenceOut] = Field(default_factory=list)
     twin: TwinOut | None = Field(None, description="The gene twin whose description supplies at least 5 % of the phenotype likelihood, if any")
     prior: PriorOut | None = Field(None, description="The disease prior included in the score, and its facts")
+    confirmed_cases: ConfirmedCasesOut | None = Field(
+        None, description="With RAREGRAPH_CASE_EVIDENCE=on, when clinicians confirmed this disease for earlier cases: "
+                          "what those cases' description contributed")
 
 
 class CandidateOut(BaseModel):

@@ -176,6 +176,16 @@ class Settings(BaseSettings):
         False, description="Keep the case's free text with each recorded answer (off: HPO ids, variants, sex, age only)",
     )
 
+    case_evidence: bool = Field(
+        False, description="on: the feedback store's confirmed cases (verdicts naming a confirmed diagnosis, not withdrawn) "
+                           "describe their diseases beside the release annotations, shown in evidence as 'confirmed case "
+                           "#<feedback id>' (retrieval/case_evidence.py); off: the release data only",
+    )
+    case_evidence_refresh_s: float = Field(
+        5.0, ge=0, description="With RAREGRAPH_CASE_EVIDENCE=on: how often ranking checks the store for new or withdrawn "
+                               "verdicts (one small read; 0: before every case)",
+    )
+
     def feedback_database_url(self) -> str:
         """The feedback database: RAREGRAPH_FEEDBACK_URL, else SQLite in the data folder."""
         return self.feedback_url or f"sqlite:///{(self.snapshot_dir / 'feedback.sqlite').resolve()}"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from raregraph.models import (
-    CandidateOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, PriorOut, TermMatchOut, TwinOut,
+    CandidateOut, ConfirmedCasesOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, PriorOut, TermMatchOut,
+    TwinOut,
 )
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.retrieval.case import PlacedVariant
 from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
-from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, explain
+from raregraph.retrieval.case_evidence import case_label
+from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, case_matches, explain
 from raregraph.retrieval.prior import PriorFacts
 from raregraph.retrieval.scoring import CaseVector
 from raregraph.retrieval.twins import TwinMatch
@@ -46,14 +48,19 @@ def candidates_out(
         rows = [item.row for item in shown] + [universe + row for row in twin_rows]
         every = explain(graph, engine.phenotype, rows, case, placed)
         found, twin_found = every[: len(shown)], dict(zip(twin_rows, every[len(shown):]))
+        described = _described(scored, shown)
+        from_cases = [None if d is None else case_matches(scored.cases, d, case)[0]  # type: ignore[arg-type]
+                      for d in described]
         term_ids = {t for f in [*found, *twin_found.values()] for m in f.matched for t in (m.case_term, m.disease_term)}
+        term_ids |= {t for matched in from_cases for m in matched or () for t in (m.case_term, m.disease_term)}
         labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
         gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
         evidence[: len(shown)] = [
             _evidence_out(f, labels, gene_sources.get(item.disease_id, {}),
                           _twin_out(twin, twin_found[twin.row].matched, labels) if twin else None,
-                          _prior_out(engine.prior.facts(item.row, scored.prior_scale)))
-            for f, item, twin in zip(found, shown, twins)
+                          _prior_out(engine.prior.facts(item.row, scored.prior_scale)),
+                          None if d is None else _cases_out(scored, d, matched, labels))  # type: ignore[arg-type]
+            for f, item, twin, d, matched in zip(found, shown, twins, described, from_cases)
         ]
     index = engine.index
     return [
@@ -67,9 +74,25 @@ def candidates_out(
     ]
 
 
+def _described(scored: ScoredCase, shown: Sequence[Ranked]) -> list[int | None]:
+    """Per shown candidate, its description among the confirmed cases scored with (None: none)."""
+    if scored.cases is None or scored.case_share is None:
+        return [None] * len(shown)
+    where = scored.cases.description_of
+    return [where.get(item.row) for item in shown]
+
+
+def _cases_out(scored: ScoredCase, description: int, matched: Sequence[TermMatch],
+               labels: dict[str, str]) -> ConfirmedCasesOut:
+    cases, share = scored.cases, scored.case_share
+    return ConfirmedCasesOut(cases=[case_label(i) for i in cases.case_ids(description)],  # type: ignore[union-attr]
+                             share=round(float(share[description]), 4),  # type: ignore[index]
+                             matched=_matches_out(matched, labels))
+
+
 def _evidence_out(
     found: CandidateEvidence, labels: dict[str, str], gene_source: dict[str, FactOut], twin: TwinOut | None,
-    prior: PriorOut,
+    prior: PriorOut, confirmed_cases: ConfirmedCasesOut | None,
 ) -> EvidenceOut:
     return EvidenceOut(
         matched=_matches_out(found.matched, labels),
@@ -87,6 +110,7 @@ def _evidence_out(
         ],
         twin=twin,
         prior=prior,
+        confirmed_cases=confirmed_cases,
     )
 
 

@@ -10,6 +10,7 @@ import polars as pl
 
 from raregraph.etl.merge import connected_ids
 from raregraph.etl.snapshot import Snapshot
+from raregraph.retrieval.case_evidence import CaseDescriptions, ConfirmedCase
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.prior import DiseasePrior
 from raregraph.retrieval.scoring import CaseVector, GenotypeScorer, PhenotypeScorer, ScoringParams, VariantHit
@@ -70,6 +71,8 @@ class ScoredCase:
     twin: np.ndarray | None = None  # best gene-twin component, prior included (-inf: none); None: twins off
     twin_scores: np.ndarray | None = None  # `(n_twins,)` each twin's own evidence, for the explanation
     prior_scale: float = 1.0  # share of the disease prior in `total` (ScoringParams.prior_weight_variants with variants)
+    cases: CaseDescriptions | None = None  # the confirmed cases scored with (RAREGRAPH_CASE_EVIDENCE)
+    case_share: np.ndarray | None = None  # `(len(cases.rows),)`: fraction of each described disease's phenotype likelihood its cases supply
 
     def twin_share(self, row: int) -> float:
         """Fraction of disease `row`'s phenotype likelihood its gene twin supplies (0 without one)."""
@@ -124,14 +127,16 @@ class RankingEngine:
         """Index rows of genes given by HGNC id, NCBIGene id or symbol (None where unknown)."""
         return [self.gene_lookup.get(k) or self.gene_lookup.get(k.upper()) if k else None for k in keys]
 
-    def score(self, case: CaseVector, variants: Sequence[VariantHit] = ()) -> ScoredCase:
+    def score(self, case: CaseVector, variants: Sequence[VariantHit] = (),
+              cases: CaseDescriptions | None = None) -> ScoredCase:
         """Phenotype and genotype evidence for every disease, combined on one log scale.
 
         own = phenotype_scale x (phenotype - w x n_present x background), w being
         `background_weight_variants` when the case has variants and `background_weight` otherwise;
         with gene twins, total = logaddexp(own, log(twin_weight) + twin) + genotype + prior, else
         own + genotype + prior, the prior scaled by `prior_weight_variants` when the case has variants (see ScoringParams, retrieval/twins.py, retrieval/prior.py and README
-        "How ranking works").
+        "How ranking works"). With confirmed `cases`, each disease they describe gets their description as
+        one more component: logaddexp(mixed, case_component) (retrieval/case_evidence.py).
         """
         n = len(self.index.disease_ids)
         params = self.params
@@ -150,11 +155,30 @@ class RankingEngine:
             twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:])
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
+        case_share = None
+        if cases is not None and case.present:  # the confirmed cases' description: one more component
+            component = cases.component(case, weight, params)
+            mixed = np.array(mixed, dtype=np.float64)
+            together = np.logaddexp(mixed[cases.rows], component)
+            mixed[cases.rows] = together
+            case_share = np.exp(component - together)
         prior_scale = params.prior_weight_variants if variants else 1.0
         total = mixed + genotype + prior_scale * self.prior.log_prior
         temperature = params.probability_temperature_variants if variants else params.probability_temperature
         return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
-                          own, twin, twin_scores, prior_scale)
+                          own, twin, twin_scores, prior_scale, cases, case_share)
+
+    def rows_by_id(self) -> dict[str, int]:
+        """Universe row of every disease id a universe disease is known by (an equivalent: its group's first row)."""
+        row_of = {ids[0]: row for row, ids in enumerate(self.groups.members)}
+        for row, ids in enumerate(self.groups.members):
+            for other in ids[1:]:
+                row_of.setdefault(other, row)
+        return row_of
+
+    def describe_cases(self, confirmed: Sequence[ConfirmedCase]) -> CaseDescriptions | None:
+        """The confirmed cases as descriptions of the universe diseases they name (by any id of its group)."""
+        return CaseDescriptions.build(self.phenotype, len(self.index.disease_ids), self.rows_by_id(), confirmed)
 
     def twin_of(self, scored: ScoredCase, row: int) -> TwinMatch | None:
         """The gene twin that contributed to universe disease `row` for this case, or None."""

@@ -12,10 +12,11 @@ import scipy.sparse as sp
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import Annotation
 from raregraph.retrieval.case import PlacedVariant
+from raregraph.retrieval.case_evidence import CASE_SOURCE, CaseDescriptions, case_label
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, PhenotypeScorer, TermWin
 
-__all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "Fact", "explain"]
+__all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "Fact", "explain", "case_matches"]
 
 
 @dataclass(frozen=True)
@@ -150,18 +151,11 @@ def _explain_row(
     evidence = CandidateEvidence()
 
     for q in case.present:
-        win = wins[q]
-        if win is None or ic[win.term] <= 0:  # only the root is shared: no information, reported unmatched
+        match = _match(index, q, wins[q], propagated)
+        if match is None:
             evidence.unmatched.append(ids[q])
         else:
-            exact = win.kind != "partial" and win.term == q and win.disease_term == q
-            evidence.matched.append(TermMatch(
-                case_term=ids[q], disease_term=ids[win.disease_term],
-                relation="exact" if exact else _RELATION[win.kind],
-                via=ids[win.term] if win.kind == "partial" else None, ic=round(float(ic[win.term]), 4),
-                frequency=_freq(propagated, win.disease_term), frequency_raw=None, provenance=None,
-                score=round(win.value, 4),
-            ))
+            evidence.matched.append(match)
         for n in sorted(present[q] & negated):
             evidence.contradicted.append(Contradiction(ids[q], ids[n], "present_but_negated", None, None))
 
@@ -182,6 +176,39 @@ def _explain_row(
             tuple(i for i, _ in hits), tuple(z for _, z in hits),
         ))
     return evidence
+
+
+def _match(index: RankingIndex, q: int, win: TermWin | None, propagated: dict[int, float]) -> TermMatch | None:
+    """The scorer's match of present term q (None: unmatched, or only the root shared: no information)."""
+    if win is None or index.ic[win.term] <= 0:
+        return None
+    ids = index.term_ids
+    exact = win.kind != "partial" and win.term == q and win.disease_term == q
+    return TermMatch(
+        case_term=ids[q], disease_term=ids[win.disease_term], relation="exact" if exact else _RELATION[win.kind],
+        via=ids[win.term] if win.kind == "partial" else None, ic=round(float(index.ic[win.term]), 4),
+        frequency=_freq(propagated, win.disease_term), frequency_raw=None, provenance=None, score=round(win.value, 4),
+    )
+
+
+def case_matches(cases: CaseDescriptions, description: int, case: CaseVector) -> tuple[list[TermMatch], list[str]]:
+    """The present terms the confirmed cases of one description explain, as the scorer matched them, and the
+    unmatched ones. A match's provenance names every confirmed case showing its term (or a more specific form,
+    "confirmed case #<id>"); its frequency is their share of the disease's confirmed cases."""
+    index = cases.scorer.index
+    wins = cases.scorer.winners(case.present, [description])
+    propagated = _row_terms(index.freq, description)
+    n = len(cases.cases[description])
+    matched, unmatched = [], []
+    for q in case.present:
+        match = _match(index, q, wins[q][0], propagated)
+        if match is None:
+            unmatched.append(index.term_ids[q])
+            continue
+        shown = cases.case_ids(description, index.term_position[match.disease_term])
+        matched.append(replace(match, frequency=round(len(shown) / n, 4), frequency_raw=f"{len(shown)}/{n} confirmed cases",
+                               provenance=Fact(CASE_SOURCE, None, tuple(case_label(i) for i in shown))))
+    return matched, unmatched
 
 
 def _row_terms(csr: sp.csr_matrix, row: int) -> Any:

@@ -10,6 +10,7 @@ from raregraph.models import (
     CaseRequest, CaseUnderstood, DiagnosisResponse, ExtractionOut, RankingEntry, RankingLine,
 )
 from raregraph.retrieval.candidates import candidates_out
+from raregraph.retrieval.case_evidence import CaseDescriptions, CaseEvidence, CaseSource, ConfirmedCase
 from raregraph.retrieval.case import LENIENT, STRICT, CaseResolver, ResolvedCase, TermPolicy
 from raregraph.retrieval.embeddings import cache_kind
 from raregraph.retrieval.engine import METHOD, EquivalenceGroups, RankingEngine
@@ -20,17 +21,28 @@ from raregraph.retrieval.prior import DiseasePrior
 from raregraph.retrieval.twins import GeneTwins
 from raregraph.settings import Settings
 
-__all__ = ["Retriever"]
+__all__ = ["Retriever", "CaseSource", "ConfirmedCase"]  # the two: what api/ hands case evidence
 
 
 class Retriever:
     """Ranks diseases for a case on one graph snapshot (the retrieval half of the diagnosis pipeline)."""
 
-    def __init__(self, graph: KnowledgeGraph, engine: RankingEngine, linker: TermLinker | None = None) -> None:
+    def __init__(self, graph: KnowledgeGraph, engine: RankingEngine, linker: TermLinker | None = None,
+                 case_evidence: CaseEvidence | None = None) -> None:
         self.graph = graph
         self.engine = engine
         self.linker = linker or TermLinker(graph, EmbeddingSettings(enabled=False))
         self.cases = CaseResolver(graph, engine, self.linker)
+        self.case_evidence = case_evidence  # confirmed cases as evidence (RAREGRAPH_CASE_EVIDENCE), else None
+
+    def use_confirmed_cases(self, source: CaseSource, refresh_s: float) -> None:
+        """Rank with the confirmed cases `source` holds (read now, re-read when it changes, checked every `refresh_s`)."""
+        self.case_evidence = CaseEvidence(source, self.engine.describe_cases, refresh_s)
+        self.confirmed()
+
+    def confirmed(self) -> CaseDescriptions | None:
+        """The confirmed cases ranking uses now (None: case evidence off, or no case names a ranked disease)."""
+        return self.case_evidence.current() if self.case_evidence is not None else None
 
     @classmethod
     def from_snapshot(cls, graph: KnowledgeGraph, snapshot: Snapshot, settings: Settings,
@@ -76,7 +88,7 @@ class Retriever:
         """
         case = self.cases.resolve(request, policy)
         vector, hits, placed = self.cases.vectors(case)
-        scored = self.engine.score(vector, hits)
+        scored = self.engine.score(vector, hits, self.confirmed())
         ranked = self.engine.rank(scored, top=top)
         explained = (top if evidence_top is None else evidence_top) if evidence else 0
         candidates = candidates_out(self.engine, self.graph, ranked, scored, vector, placed, explained=explained)
@@ -95,7 +107,7 @@ class Retriever:
         except InvalidCaseError as err:
             return RankingLine(id=case_id, ranking=[], warnings=[str(err)])
         vector, hits, _ = self.cases.vectors(case)
-        ranked = self.engine.rank(self.engine.score(vector, hits), top=top)
+        ranked = self.engine.rank(self.engine.score(vector, hits, self.confirmed()), top=top)
         return RankingLine(
             id=case_id,
             ranking=[RankingEntry(disease_id=r.disease_id, equivalent_ids=list(r.equivalent_ids), score=round(r.score, 6))

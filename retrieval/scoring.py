@@ -79,6 +79,11 @@ class ScoringParams:
     # 0.914 / 0.915 / 0.913 / 0.908, de-leaked 0.839 / 0.831 / 0.822 / 0.818; dev_sample top-1 0.922 at 0 vs
     # 0.907 at 0.5).
     prior_weight_variants: float = 0.0
+    # Confirmed cases (retrieval/case_evidence.py, RAREGRAPH_CASE_EVIDENCE): the description a disease's
+    # confirmed cases make enters its phenotype likelihood as one more mixture component with prior
+    # case_weight (a twin of one gene weighs 1.0 too). Not fitted: the split-halves benchmark
+    # (benchmarks/case_evidence.py) is the only measurement, and fitting on it would grade itself.
+    case_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -215,16 +220,22 @@ class PhenotypeScorer:
         for size in self.blocks:
             rows = slice(start, start + size)
             start += size
-            terms = np.sort(self.index.direct[rows].indices)  # one entry per (disease, term) annotation
-            if not len(terms):
+            picks = self.background_terms(rows)
+            if not len(picks):
                 continue
-            picks = terms[np.linspace(0, len(terms) - 1, min(self.params.background_sample, len(terms))).astype(np.int64)]
             total = np.zeros(size, dtype=np.float64)
             for q in picks:  # start-up cost only: a loop over sampled terms, each scored for all diseases
                 total += self.term_scores(int(q))[rows]
             background[rows] = total / len(picks)
         background.flags.writeable = False
         return background
+
+    def background_terms(self, rows: slice) -> np.ndarray:
+        """The systematic sample of annotated terms (positions) the chance level of diseases `rows` is taken over."""
+        terms = np.sort(self.index.direct[rows].indices)  # one entry per (disease, term) annotation
+        if not len(terms):
+            return terms
+        return terms[np.linspace(0, len(terms) - 1, min(self.params.background_sample, len(terms))).astype(np.int64)]
 
     def scores(self, case: CaseVector) -> np.ndarray:
         """float32 `(n_diseases,)`, in nats."""

@@ -64,6 +64,10 @@ def _evidence_summary(candidate: CandidateOut, n_terms: int) -> str:
     if evidence.twin is not None and evidence.twin.share >= 0.5:  # only when the twin carries the score
         twin = evidence.twin
         parts.append(f"{len(twin.matched)}/{n_terms} via {twin.disease_id} ({','.join(twin.shared_genes)})")
+    cases = evidence.confirmed_cases
+    if cases is not None and cases.share >= 0.5:  # only when the confirmed cases carry the score
+        ids = ",".join(label.rsplit(" ", 1)[-1] for label in cases.cases)
+        parts.append(f"{len(cases.matched)}/{n_terms} via confirmed case{'s' if len(cases.cases) > 1 else ''} {ids}")
     if evidence.prior is not None and evidence.prior.log_prior:
         prior = evidence.prior
         facts = [f"{prior.publications} PMID{'s' if prior.publications > 1 else ''}"] if prior.publications else []
