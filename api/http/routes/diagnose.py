@@ -122,10 +122,21 @@ async def diagnose_stream(body: CaseBody, request: Request, pipeline: PipelineDe
         async for event in rest:
             if isinstance(event, Reasoning):
                 yield LlmStreamEvent(event="reasoning", data=json.dumps({"text": event.text})).sse()
-            elif isinstance(event, Finished):
-                yield await runtime.run(_sse, "result", event.result)
+            elif isinstance(event, Finished):  # the answer, with the response_id feedback cites
+                yield await runtime.run(_recorded_sse, request, body, event.result)
 
     return EventStreamResponse(events())
+
+
+def _recorded_sse(request: Request, body: DiagnoseRequest, result: DiagnoseResult) -> str:
+    return _sse("result", record_result(request, body, result))
+
+
+def _record_answers(request: Request, cases: list[CaseRequest | Exception],
+                    outcomes: list[DiagnoseResult | Exception]) -> list[DiagnoseResult | Exception]:
+    """Each answered case recorded (its response_id, for feedback); failed ones as they are."""
+    return [outcome if isinstance(outcome, Exception) else record_result(request, case, outcome)  # type: ignore[arg-type]
+            for case, outcome in zip(cases, outcomes, strict=True)]
 
 
 def _read_cases(cases: list[DiagnoseRequest]) -> list[CaseRequest | Exception]:
@@ -166,6 +177,7 @@ async def diagnose_batch(body: BatchBody, request: Request, pipeline: PipelineDe
     with anyio.fail_after(settings.api_request_timeout_s):
         cases = await runtime.run(_read_cases, body.cases)
         outcomes = await pipeline.batch(cases, options, Deadline(settings.api_request_timeout_s))
+        outcomes = await runtime.run(_record_answers, request, cases, outcomes)
         items = []
         for i, (case, outcome) in enumerate(zip(body.cases, outcomes)):
             if isinstance(outcome, Exception):

@@ -125,3 +125,19 @@ def test_a_database_that_is_down_fails_feedback_with_503_but_not_diagnosis(
         response = client.post("/v1/feedback", json={"response_id": "x", "comment": "c"}, headers=CLINICIAN)
         doc = _problem(response, 503, "store-unavailable")
         assert response.headers["retry-after"] and "unavailable" in doc["detail"]
+
+
+def test_batch_and_stream_answers_can_be_cited_by_feedback(app_and_store: tuple[TestClient, FeedbackStore]) -> None:
+    client, _store = app_and_store
+    batch = client.post("/v1/diagnose/batch", params={"top": 3}, headers=VIEWER,
+                        json={"cases": [{"hpo_present": MARFAN}, {"hpo_present": ["HP:9999999"]}]})
+    assert batch.status_code == 200, batch.text
+    answered, failed = batch.json()["results"]
+    assert failed["error"] and failed.get("result") is None
+    stream = client.post("/v1/diagnose/stream", params={"top": 3}, headers=VIEWER, json={"hpo_present": MARFAN})
+    assert stream.status_code == 200, stream.text
+    final = json.loads([line for line in stream.text.splitlines() if line.startswith("data: ")][-1].removeprefix("data: "))
+    for answer in (answered["result"], final):
+        body = {"response_id": answer["response_id"], "confirmed_disease_id": answer["candidates"][0]["disease_id"]}
+        response = client.post("/v1/feedback", json=body, headers=CLINICIAN)
+        assert response.status_code == 201, response.text
