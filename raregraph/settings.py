@@ -52,6 +52,11 @@ class Settings(BaseSettings):
             " evidence as a second description (retrieval/twins.py); empty: off"
         ),
     )
+    rank_orphanet_only: bool = Field(
+        False, description="Also rank the Orphanet disorders (level Disorder, not groups or subtypes) that have no "
+                           "OMIM mapping of any kind, when the snapshot holds Orphadata product 1; IC stays over "
+                           "rank_databases",
+    )
     unknown_frequency: float = Field(0.5, gt=0, le=1, description="Frequency assumed for annotations that give none")
 
     embedding_model: str = Field(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import logging
 import shutil
@@ -89,31 +91,36 @@ class RankingIndex:
 
     @classmethod
     def load(cls, snapshot: Snapshot, *, unknown_frequency: float, databases: tuple[str, ...],
-             ontology: SnapshotOntology | None = None) -> "RankingIndex":
+             also: tuple[str, ...] = (), ontology: SnapshotOntology | None = None) -> "RankingIndex":
         """Load from the snapshot's cache, building (and caching) it on first use from the snapshot's `ontology`."""
         key = f"v{CACHE_VERSION}-f{unknown_frequency:.3f}-{'+'.join(sorted(databases))}"
+        if also:
+            key += f"-also{len(also)}-{hashlib.sha256(' '.join(sorted(also)).encode()).hexdigest()[:12]}"
         folder = snapshot.cache_dir("ranking") / key
         if (folder / "meta.json").is_file():
             try:
                 return cls._read(folder)
             except (OSError, ValueError, KeyError) as err:  # a damaged cache is rebuilt, never trusted
                 log.warning("ranking cache %s unreadable (%s); rebuilding", folder, err)
-        index = cls.build(snapshot, unknown_frequency=unknown_frequency, databases=databases, ontology=ontology)
+        index = cls.build(snapshot, unknown_frequency=unknown_frequency, databases=databases, also=also,
+                          ontology=ontology)
         index._write(folder)
         return index
 
     @classmethod
     def build(cls, snapshot: Snapshot, *, unknown_frequency: float, databases: tuple[str, ...],
-              ontology: SnapshotOntology | None = None) -> "RankingIndex":
+              also: tuple[str, ...] = (), ontology: SnapshotOntology | None = None) -> "RankingIndex":
         """Build from the snapshot's tables; cost ~1 s for the default snapshot.
 
-        Terms, closure and IC are the snapshot's one ontology index (IC over the corpus of `databases`).
+        The diseases ranked are those of `databases` plus the ids in `also`. Terms, closure and IC are the
+        snapshot's one ontology index (IC over the corpus of `databases`).
         """
         onto = (ontology or SnapshotOntology(snapshot)).index
         term_ids, position, closure = onto.term_ids, dict(onto.position), onto.closure
         pheno = snapshot.table("disease_phenotypes").filter(
             (pl.col("aspect") == "P") & pl.col("term_id").is_in(list(position))
-            & pl.col("disease_id").str.split(":").list.first().is_in(list(databases))
+            & (pl.col("disease_id").str.split(":").list.first().is_in(list(databases))
+               | pl.col("disease_id").is_in(list(also)))
         )
         present = pheno.filter(~pl.col("negated"))
         disease_ids = tuple(DiseaseId(d) for d in present["disease_id"].unique().sort().to_list())
@@ -231,3 +238,15 @@ def _inheritance_flags(
             if mode_term in position and position[mode_term] in ancestors:
                 flags[row_of[disease_id], j] = True
     return flags
+
+
+def orphanet_only_disorders(snapshot: Snapshot) -> tuple[str, ...]:
+    """Orphanet disorders (classification level "Disorder": no groups, no subtypes) with no OMIM mapping of any
+    kind, not obsolete; empty without Orphadata product 1."""
+    diseases = snapshot.table("diseases")
+    mapped = snapshot.table("disease_xrefs").filter(pl.col("xref_database") == "OMIM")["disease_id"].unique()
+    chosen = diseases.filter(
+        (pl.col("database") == "ORPHA") & (pl.col("disorder_group") == "Disorder")
+        & ~pl.col("obsolete").fill_null(False) & ~pl.col("id").is_in(mapped.implode())
+    )
+    return tuple(sorted(chosen["id"].to_list()))

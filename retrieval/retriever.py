@@ -14,7 +14,7 @@ from raregraph.retrieval.case_evidence import CaseDescriptions, CaseEvidence, Ca
 from raregraph.retrieval.case import LENIENT, STRICT, CaseResolver, ResolvedCase, TermPolicy
 from raregraph.retrieval.embeddings import cache_kind
 from raregraph.retrieval.engine import METHOD, EquivalenceGroups, RankingEngine
-from raregraph.retrieval.index import RankingIndex
+from raregraph.retrieval.index import RankingIndex, orphanet_only_disorders
 from raregraph.retrieval.linking import EmbeddingSettings, TermLinker
 from raregraph.retrieval.scoring import ScoringParams
 from raregraph.retrieval.prior import DiseasePrior
@@ -49,8 +49,9 @@ class Retriever:
                       ontology: SnapshotOntology | None = None) -> "Retriever":
         """Ranking index (cached beside the snapshot, built from its `ontology`), equivalence groups, gene twins,
         disease prior and text linker for `graph`."""
+        also = orphanet_only_disorders(snapshot) if settings.rank_orphanet_only else ()
         index = RankingIndex.load(snapshot, unknown_frequency=settings.unknown_frequency,
-                                  databases=tuple(settings.rank_databases), ontology=ontology)
+                                  databases=tuple(settings.rank_databases), also=also, ontology=ontology)
         params, groups = ScoringParams(), EquivalenceGroups.from_snapshot(snapshot, index.disease_ids)
         twins = GeneTwins.load(snapshot, index, params, databases=tuple(settings.rank_twin_databases),
                                same_disease=groups.members, ontology=ontology)
