@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -43,25 +42,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import fit_ranking  # noqa: E402 - found through the path just set
+from fit_ranking import read_jsonl  # noqa: E402
 EVAL = ROOT.parent / "shared" / "data" / "eval"
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def snapshot_folder(refs: list[str] | None) -> Path:
-    """`raregraph etl build` (a no-op when it exists), optionally without annotations citing only `refs`."""
-    cmd = [str(Path(sys.executable).with_name("raregraph")), "etl", "build", "--out", str(ROOT / "snapshots")]
-    if refs:
-        listing = ROOT / ".cache" / "benchmarks" / "case_evidence_refs.txt"
-        listing.parent.mkdir(parents=True, exist_ok=True)
-        listing.write_text("\n".join(refs) + "\n", encoding="utf-8")
-        cmd += ["--exclude-references", str(listing)]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
-    folder = Path(out.stdout.strip().splitlines()[-1])
-    return folder if folder.is_absolute() else ROOT / folder
+    """The snapshot, de-leaked of `refs` when given (fit_ranking's build, its own reference listing)."""
+    return fit_ranking.snapshot_folder(refs, "case_evidence_refs.txt")
 
 
 def split_halves(case_ids: Sequence[str], disease_of: Mapping[str, str],

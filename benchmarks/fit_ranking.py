@@ -73,11 +73,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def snapshot_folder(refs: list[str] | None) -> Path:
-    """`raregraph etl build` (a no-op when it exists), optionally without annotations citing refs."""
+def snapshot_folder(refs: list[str] | None, listing_name: str = "fit_ranking_refs.txt") -> Path:
+    """`raregraph etl build` (a no-op when it exists), optionally without annotations citing refs (listed in
+    .cache/benchmarks/`listing_name`)."""
     cmd = [str(Path(sys.executable).with_name("raregraph")), "etl", "build", "--out", str(ROOT / "snapshots")]
     if refs:
-        listing = ROOT / ".cache" / "benchmarks" / "fit_ranking_refs.txt"
+        listing = ROOT / ".cache" / "benchmarks" / listing_name
         listing.parent.mkdir(parents=True, exist_ok=True)
         listing.write_text("\n".join(refs) + "\n", encoding="utf-8")
         cmd += ["--exclude-references", str(listing)]
