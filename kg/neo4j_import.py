@@ -44,6 +44,7 @@ import polars as pl
 from raregraph.errors import GraphUnavailableError
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg import neo4j_server
+from raregraph.kg.cypher_files import load_cypher
 from raregraph.kg.neo4j import open_driver
 from raregraph.kg.neo4j_load import LAYOUT_VERSION, LoadReport, StepReport, activate_snapshot, apply_schema, complete_snapshot
 from raregraph.kg.neo4j_rows import Step, steps
@@ -55,6 +56,7 @@ __all__ = ["ARRAY_DELIMITER", "ImportFiles", "ImportReport", "write_import_files
 # holds (checked while writing; a value holding it is an error, never a silent split).
 ARRAY_DELIMITER = "\x1f"
 
+_CDS_ARCHIVE = neo4j_server.LAUNCHER_DIR / "target" / "import-tool.jsa"  # the tool's classes (see neo4j_server)
 _IMPORT_PREFIX = "import-"  # <data_dir>/import-<token>: the CSV files of one import
 _HOME_PREFIX = "home-"  # <data_dir>/home-<token>: the store one import wrote
 _TYPES: dict[type[pl.DataType], str] = {
@@ -236,8 +238,9 @@ def run_import(files: ImportFiles, home: Path, *, heap: str = "1g", threads: int
     neo4j_server.build_launcher()
     (home / "conf").mkdir(parents=True, exist_ok=True)
     (home / "conf" / "neo4j.conf").write_text("", encoding="utf-8")
+    sharing, recording = neo4j_server.class_archive_options(_CDS_ARCHIVE)
     command = [
-        java, f"-Xmx{heap}", *neo4j_server.JVM_OPTIONS, "-cp", str(neo4j_server.LAUNCHER_LIB / "*"),
+        java, f"-Xmx{heap}", *neo4j_server.JVM_OPTIONS, *sharing, "-cp", str(neo4j_server.LAUNCHER_LIB / "*"),
         "org.neo4j.cli.AdminTool", "database", "import", "full", "neo4j",
         f"--array-delimiter=U+{ord(ARRAY_DELIMITER):04X}", f"--threads={threads}",
         *(["--multiline-fields-format=v2", f"--multiline-fields={','.join(map(str, files.multiline))}"] if files.multiline else []),
@@ -251,8 +254,15 @@ def run_import(files: ImportFiles, home: Path, *, heap: str = "1g", threads: int
         done = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=timeout_s, check=False,
                               preexec_fn=dies_with_this_process())
     except subprocess.TimeoutExpired as err:
+        if recording is not None:
+            recording.unlink(missing_ok=True)
         raise GraphUnavailableError(f"the Neo4j import of {files.snapshot_id} took over {timeout_s:.0f} s") from err
     seconds = time.perf_counter() - started
+    if recording is not None:
+        if done.returncode == 0:
+            neo4j_server.adopt_class_archive(recording, _CDS_ARCHIVE)
+        else:
+            recording.unlink(missing_ok=True)
     output = (done.stdout or "") + (done.stderr or "")
     found = _DONE.search(output)
     if done.returncode != 0 or found is None:
@@ -358,20 +368,13 @@ def _check_store(driver: neo4j.Driver, files: ImportFiles) -> int:
 
     The store holds this import only, so its counts per label are the snapshot's.
     """
-    def count(query: str) -> int:
-        records, _, _ = driver.execute_query(query, database_="neo4j", routing_=neo4j.RoutingControl.READ)
-        return int(records[0]["n"])
-
-    expected = {**files.created_nodes, "Snapshot": 1}
-    problems = [f"{label}: {found} in the database, {n} written" for label, n in expected.items()
-                if (found := count(f"MATCH (n:{label}) RETURN count(n) AS n")) != n]
-    nodes, relationships = count("MATCH (n) RETURN count(n) AS n"), count("MATCH ()-[r]->() RETURN count(r) AS n")
-    if (nodes, relationships) != (files.node_total, files.relationship_total):
-        problems.append(f"{nodes} nodes and {relationships} relationships in the database,"
-                        f" {files.node_total} and {files.relationship_total} written")
+    records, _, _ = driver.execute_query(load_cypher("counts_by_label"), database_="neo4j", routing_=neo4j.RoutingControl.READ)
+    found = {r["what"]: int(r["n"]) for r in records}
+    expected = {**files.created_nodes, "Snapshot": 1, "nodes": files.node_total, "relationships": files.relationship_total}
+    problems = [f"{what}: {found.get(what, 0)} in the database, {n} written" for what, n in expected.items() if found.get(what, 0) != n]
     if problems:
         raise GraphUnavailableError(f"the import of {files.snapshot_id!r} is not what was written ({'; '.join(problems)}); run it again")
-    return nodes - 1
+    return found["nodes"] - 1
 
 
 def _remove_leftovers(data_dir: Path) -> None:
