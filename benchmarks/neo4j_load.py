@@ -300,6 +300,9 @@ def main() -> None:
     for name, load in loads.items():
         print(f"  {name:<7} {load['load_s']:>7.1f} s  {load['rows_per_s']:>8,} rows/s  (load average {load['load_avg_1m_at_load']}"
               f" at the start, {load['load_avg_1m_after_load']} at the end)  " + ", ".join(f"{k} {v:.1f} s" for k, v in load["phase_s"].items()))
+        if "rows_per_s_until_store_written" in load:
+            print(f"          store written (files + import tool) at {load['rows_per_s_until_store_written']:,} rows/s;"
+                  " the rest is the restart on it, the schema and the counts")
     if "online" in loads and loads["online"]["load_cpu_s"]["neo4j"] is not None:
         cpu = loads["online"]["load_cpu_s"]
         print(f"  online CPU: Python {cpu['python']:.1f} s, Neo4j {cpu['neo4j']:.1f} s")

@@ -183,7 +183,8 @@ def start(
     ``data_dir`` it is returned as is (its port and auth may differ from what was asked); if
     one is still starting, this waits for it. ``timeout_s`` counts from the spawn; a server this
     call started that does not answer in time is killed, so nothing is left running. Start-up
-    takes about 7 to 15 s on two cores; ``page_cache`` and ``heap`` take sizes (256m, 1g) or
+    takes about 5 to 15 s on two cores (twice that for the first start, which records
+    the class-data-sharing archive); ``page_cache`` and ``heap`` take sizes (256m, 1g) or
     ``auto`` (see `memory_settings`). The server dies with this process (even a ``kill -9`` of it,
     on Linux) unless ``detach``: the CLI's ``neo4j start`` detaches it so that it outlives the
     command, until ``neo4j stop``.
