@@ -11,9 +11,10 @@ goes on serving it meanwhile), and the switch is a restart on the new store:
 2. check the tool's counts against the files; a mismatch deletes the new store, nothing changed;
 3. stop the server (if one runs), point `<data_dir>/home.current` at the new home (one atomic
    rename, `neo4j_server.switch_home`), start the server on it;
-4. create the schema (constraints, indexes, full text; `kg.neo4j_load.apply_schema`), count the
-   snapshot in the database as the online loader does, and only then mark it `complete` for the
-   token and activate it; the old home and the CSV files are deleted last.
+4. create the schema (constraints, indexes, full text; `kg.neo4j_load.apply_schema`; Community's
+   import cannot build them), compare the store's counts with the files' (the count store: the
+   store holds this snapshot only), and only then mark it `complete` for the token and activate
+   it; the old home and the CSV files are deleted last.
 
 A kill at any point (of this process or of the server) leaves the pointer on the old store (steps
 1–2: the store in use was never touched) or on the new one with the snapshot `loading` or
