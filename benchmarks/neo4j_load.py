@@ -7,7 +7,14 @@ By default a local Neo4j 5.26 server is started in a temporary folder on a free 
 Maven needed, see tools/neo4j/) and stopped at the end; `--uri` points at a running server
 instead (the snapshot is dropped first if it is there, so the load is measured from scratch).
 
-    .venv/bin/python benchmarks/neo4j_load.py [--iterations 30] [--batch-size 20000] [--workers 2] [--uri bolt://…]
+`--loader both` (the default, local server only) measures the two load paths in one run: the
+online loader (`kg.neo4j_load`, Cypher batches into the running server), then the bulk import
+(`kg.neo4j_import`: CSV files, `neo4j-admin database import full` into a fresh store, restart
+on it, schema, counts), whose store the reads are then measured on. `--snapshot DIR` loads
+that snapshot (e.g. snapshots/hpo-2026-06-06-…) instead of the default one.
+
+    .venv/bin/python benchmarks/neo4j_load.py [--loader both|online|import] [--snapshot DIR] [--iterations 30]
+        [--batch-size 20000] [--workers 2] [--uri bolt://…]
 
 Prints a table and writes benchmarks/results/neo4j_load.json.
 """
@@ -142,6 +149,61 @@ def _latency(call: Callable[[], Any], iterations: int) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[max(0, int(0.95 * len(times)) - 1)], 2)}
 
 
+def _online_load(uri: str, snapshot: Any, args: argparse.Namespace, server_pid: int | None) -> tuple[dict[str, Any], Any]:
+    """The online loader into the server at `uri` (the snapshot dropped first); its figures and report."""
+    from raregraph.kg.neo4j import open_driver
+    from raregraph.kg.neo4j_load import drop_snapshot, load_snapshot, snapshot_info
+
+    with open_driver(uri, timeout_s=30.0) as driver:
+        if snapshot_info(driver, snapshot.id) is not None:
+            drop_snapshot(driver, snapshot.id, force=True)
+        steps: dict[str, float] = {}
+        marks = {"t": time.perf_counter()}
+
+        def progress(step: str, done: int, total: int) -> None:
+            now = time.perf_counter()
+            steps[step] = steps.get(step, 0.0) + now - marks["t"]
+            marks["t"] = now
+
+        load_avg = os.getloadavg()
+        cpu_before = (time.process_time(), _cpu_seconds(server_pid))
+        started = time.perf_counter()
+        report = load_snapshot(driver, snapshot, batch_size=args.batch_size, progress=progress, workers=args.workers)
+        load_s = time.perf_counter() - started
+    client_cpu, server_cpu = time.process_time() - cpu_before[0], _cpu_seconds(server_pid) - cpu_before[1]
+    rows = sum(s.rows for s in report.steps.values())
+    print(f"online: {rows:,} rows in {load_s:.1f} s ({rows / load_s:,.0f} rows/s); load average {os.getloadavg()[0]:.1f}", flush=True)
+    slowest = dict(sorted(steps.items(), key=lambda kv: -kv[1])[:4])
+    return {
+        "load_s": round(load_s, 1), "rows": rows, "rows_per_s": round(rows / load_s),
+        # CPU time spent by the loader (Python) and the server (JVM) during the load: what a quiet
+        # machine would need, whatever else ran on this one
+        "load_cpu_s": {"python": round(client_cpu, 1), "neo4j": round(server_cpu, 1) if server_pid else None},
+        "phase_s": {k: round(v, 1) for k, v in slowest.items()},
+        "load_avg_1m_at_load": round(load_avg[0], 1), "load_avg_1m_after_load": round(os.getloadavg()[0], 1),
+    }, report
+
+
+def _bulk_import(data_dir: Path, snapshot: Any, port: int) -> tuple[dict[str, Any], Any, str]:
+    """The bulk import into the local server's folder (replacing its store, restarting it); figures, report, Bolt URI."""
+    from raregraph.kg.neo4j_import import import_snapshot
+
+    load_avg = os.getloadavg()
+    started = time.perf_counter()
+    result = import_snapshot(data_dir, snapshot, port=port, timeout_s=240.0)  # heap and page cache: auto
+    load_s = time.perf_counter() - started
+    rows = sum(s.rows for s in result.load.steps.values())
+    print(f"import: {rows:,} rows in {load_s:.1f} s ({rows / load_s:,.0f} rows/s); load average {os.getloadavg()[0]:.1f};"
+          f" phases {result.seconds}", flush=True)
+    return {
+        "load_s": round(load_s, 1), "rows": rows, "rows_per_s": round(rows / load_s),
+        # files + the import tool alone: the store written, before the restart that serves it
+        "rows_per_s_until_store_written": round(rows / (result.seconds["files"] + result.seconds["import"])),
+        "phase_s": result.seconds,
+        "load_avg_1m_at_load": round(load_avg[0], 1), "load_avg_1m_after_load": round(os.getloadavg()[0], 1),
+    }, result.load, result.bolt_uri
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--iterations", type=int, default=30)
@@ -149,52 +211,47 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="write transactions in flight during the load")
     parser.add_argument("--uri", default=None, help="a running Neo4j (default: start a local one)")
     parser.add_argument("--snapshot-dir", type=Path, default=Path("snapshots"))
+    parser.add_argument("--snapshot", type=Path, default=None, help="a built snapshot folder (default: build the default one)")
+    parser.add_argument("--loader", choices=("both", "online", "import"), default="both")
     args = parser.parse_args()
+    if args.uri and args.loader != "online":
+        parser.error("--uri measures the online loader only (--loader online): the import needs the local server's folder")
 
     from raregraph.etl.build import BuildInputs, build_snapshot
     from raregraph.etl.locate import default_hpo_dir
+    from raregraph.etl.snapshot import Snapshot
     from raregraph.etl.sources.hpo import find_hpo_files
     from raregraph.kg import neo4j_server
     from raregraph.kg.embedded import EmbeddedGraph
     from raregraph.kg.neo4j import Neo4jGraph, open_driver
-    from raregraph.kg.neo4j_load import drop_snapshot, load_snapshot, server_info, snapshot_info
+    from raregraph.kg.neo4j_load import server_info
 
     load_before = os.getloadavg()
-    snapshot = build_snapshot(BuildInputs(find_hpo_files(default_hpo_dir())), args.snapshot_dir)
+    if args.snapshot is not None:
+        snapshot = Snapshot.open(args.snapshot)
+    else:
+        snapshot = build_snapshot(BuildInputs(find_hpo_files(default_hpo_dir())), args.snapshot_dir)
     snapshot_rows = sum(int(n) for n in snapshot.manifest["tables"].values())
     started = time.perf_counter()
     embedded = EmbeddedGraph(snapshot)
     _ = embedded.ontology  # the embedded graph's one-off index build, timed as its "load"
     embedded_s = time.perf_counter() - started
-    tmp = None
-    server_pid = None
-    uri = args.uri
-    if uri is None:
-        tmp = tempfile.TemporaryDirectory(prefix="raregraph-neo4j-bench-")
-        local = neo4j_server.start(Path(tmp.name), _free_port(), timeout_s=240.0)  # heap and page cache: auto
-        uri, server_pid = local.bolt_uri, local.pid
+    tmp = tempfile.TemporaryDirectory(prefix="raregraph-neo4j-bench-") if args.uri is None else None
+    data_dir = Path(tmp.name) if tmp is not None else None
+    port = _free_port()
+    loads: dict[str, dict[str, Any]] = {}
     try:
+        uri = args.uri
+        if args.loader in ("both", "online"):
+            server_pid = None
+            if data_dir is not None:
+                local = neo4j_server.start(data_dir, port, timeout_s=240.0)  # heap and page cache: auto
+                uri, server_pid = local.bolt_uri, local.pid
+            loads["online"], report = _online_load(uri, snapshot, args, server_pid)
+        if args.loader in ("both", "import"):
+            assert data_dir is not None
+            loads["import"], report, uri = _bulk_import(data_dir, snapshot, port)
         with open_driver(uri, timeout_s=30.0) as driver:
-            if snapshot_info(driver, snapshot.id) is not None:
-                drop_snapshot(driver, snapshot.id, force=True)
-            steps: dict[str, float] = {}
-            marks = {"t": time.perf_counter()}
-
-            def progress(step: str, done: int, total: int) -> None:
-                now = time.perf_counter()
-                steps[step] = steps.get(step, 0.0) + now - marks["t"]
-                marks["t"] = now
-
-            load_avg_at_load = os.getloadavg()
-            cpu_before = (time.process_time(), _cpu_seconds(server_pid))
-            started = time.perf_counter()
-            report = load_snapshot(driver, snapshot, batch_size=args.batch_size, progress=progress, workers=args.workers)
-            load_s = time.perf_counter() - started
-            client_cpu, server_cpu = time.process_time() - cpu_before[0], _cpu_seconds(server_pid) - cpu_before[1]
-            rows = sum(s.rows for s in report.steps.values())
-            print(f"loaded {rows:,} rows in {load_s:.1f} s ({rows / load_s:,.0f} rows/s); load average {os.getloadavg()[0]:.1f}",
-                  flush=True)
-
             neo = Neo4jGraph(driver, snapshot_id=snapshot.id)
             rnd = random.Random(1)
             sample = {
@@ -223,41 +280,35 @@ def main() -> None:
         "workers": args.workers,
         "embedded_build_s": round(embedded_s, 1),
         "embedded_rows_per_s": round(snapshot_rows / embedded_s),
-        "load_s": round(load_s, 1),
-        "rows": rows,
+        "rows": loads[next(iter(loads))]["rows"],
         "nodes": report.nodes,
         "relationships": report.relationships,
-        "rows_per_s": round(rows / load_s),
-        # CPU time spent by the loader (Python) and the server (JVM) during the load: what a quiet
-        # machine would need, whatever else ran on this one
-        "load_cpu_s": {"python": round(client_cpu, 1), "neo4j": round(server_cpu, 1) if server_pid else None},
-        "nodes_per_s": round(report.nodes / load_s),
-        "relationships_per_s": round(report.relationships / load_s),
-        "step_s": {k: round(v, 1) for k, v in steps.items()},
+        "loads": loads,
         "iterations": args.iterations,
         "latency_ms": latency,
         "plans": plans,
         "machine": {
             "python": platform.python_version(), "cpus": os.cpu_count(),
-            "load_avg_1m_before": round(load_before[0], 1), "load_avg_1m_at_load": round(load_avg_at_load[0], 1),
-            "load_avg_1m_after": round(os.getloadavg()[0], 1),
+            "load_avg_1m_before": round(load_before[0], 1), "load_avg_1m_after": round(os.getloadavg()[0], 1),
         },
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "neo4j_load.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    print(f"load of {snapshot.id} into {server['name']} {server['version']} ({server['edition']}): {load_s:.1f} s;"
-          f" {report.nodes:,} nodes, {report.relationships:,} relationships from {rows:,} rows"
-          f" ({summary['rows_per_s']:,} rows/s, {summary['nodes_per_s']:,} nodes/s, {summary['relationships_per_s']:,} rels/s)")
-    if server_pid:
-        print(f"CPU during the load: Python {client_cpu:.1f} s, Neo4j {server_cpu:.1f} s"
-              f" ({rows / max(client_cpu, server_cpu / 2):,.0f} rows/s if each got its CPU on 2 idle cores,"
-              f" Neo4j's batches in parallel)")
+    print(f"load of {snapshot.id} into {server['name']} {server['version']} ({server['edition']}):"
+          f" {report.nodes:,} nodes, {report.relationships:,} relationships from {summary['rows']:,} rows")
+    for name, load in loads.items():
+        print(f"  {name:<7} {load['load_s']:>7.1f} s  {load['rows_per_s']:>8,} rows/s  (load average {load['load_avg_1m_at_load']}"
+              f" at the start, {load['load_avg_1m_after_load']} at the end)  " + ", ".join(f"{k} {v:.1f} s" for k, v in load["phase_s"].items()))
+        if "rows_per_s_until_store_written" in load:
+            print(f"          store written (files + import tool) at {load['rows_per_s_until_store_written']:,} rows/s;"
+                  " the rest is the restart on it, the schema and the counts")
+    if "online" in loads and loads["online"]["load_cpu_s"]["neo4j"] is not None:
+        cpu = loads["online"]["load_cpu_s"]
+        print(f"  online CPU: Python {cpu['python']:.1f} s, Neo4j {cpu['neo4j']:.1f} s")
     print(f"embedded graph build of the same snapshot: {embedded_s:.1f} s ({summary['embedded_rows_per_s']:,} rows/s)")
     machine = summary["machine"]
-    print(f"load average (1 min) on {machine['cpus']} CPUs: {machine['load_avg_1m_before']} before,"
-          f" {machine['load_avg_1m_at_load']} at the load, {machine['load_avg_1m_after']} after")
-    print("slowest steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])[:4]))
+    print(f"load average (1 min) on {machine['cpus']} CPUs: {machine['load_avg_1m_before']} before, {machine['load_avg_1m_after']} after")
     print(f"\n{'GraphRAG read statement (PROFILE)':<34}{'db hits':>9}  seeks / scans")
     for name, plan in plans.items():
         print(f"{name:<34}{plan['db_hits']:>9}  {', '.join(plan['seeks'])}" + (f"  SCANS: {plan['scans']}" if plan["scans"] else ""))

@@ -47,7 +47,7 @@ from raregraph.kg.neo4j_rows import steps as load_steps
 
 __all__ = [
     "DEFAULT_BATCH_SIZE", "DEFAULT_WORKERS", "LAYOUT_VERSION", "TABLE_MAP", "NodeTable", "EdgeTable", "StepReport", "LoadReport",
-    "SnapshotInfo", "Progress", "apply_schema", "load_snapshot", "activate_snapshot", "drop_snapshot",
+    "SnapshotInfo", "Progress", "apply_schema", "load_snapshot", "complete_snapshot", "activate_snapshot", "drop_snapshot",
     "list_snapshots", "snapshot_info", "server_info", "RefreshReport", "refresh_snapshot",
 ]
 
@@ -248,19 +248,36 @@ def load_snapshot(
                 created_nodes[label] = created_nodes.get(label, 0) + created
             if step.edge is not None:
                 relationships += created  # every edge step creates one relationship per row it creates
-    node_total = _verify(driver, database, snapshot_id, created_nodes, relationships)
+    node_total = complete_snapshot(driver, snapshot_id, token, steps, created_nodes, relationships,
+                                   seconds=time.perf_counter() - started, database=database)
+    if activate:
+        activate_snapshot(driver, snapshot_id, database=database)
+    return LoadReport(snapshot_id, "loaded", active=activate, steps=steps, nodes=node_total,
+                      relationships=relationships, seconds=time.perf_counter() - started)
+
+
+def complete_snapshot(
+    driver: neo4j.Driver, snapshot_id: str, token: str, steps: dict[str, StepReport], created_nodes: dict[str, int],
+    relationships: int, *, seconds: float, database: str = "neo4j", counted_nodes: int | None = None,
+) -> int:
+    """Count the snapshot in the database against what was written, then mark it `complete` (for `token` only); its nodes.
+
+    `counted_nodes`: the caller has counted the snapshot already (a bulk import, from the store's
+    counts), and this is its node total.
+
+    Raises:
+        GraphUnavailableError: the counts differ (the snapshot stays `loading`), or another load
+            took the marker over.
+    """
+    node_total = _verify(driver, database, snapshot_id, created_nodes, relationships) if counted_nodes is None else counted_nodes
     counts = {"nodes": created_nodes, "steps": {k: {"rows": v.rows, "created": v.created, "duplicates": v.duplicates}
                                                 for k, v in steps.items()}}
-    seconds = time.perf_counter() - started
     done = _write(driver, database, "snapshot_complete_by_id", snapshot=snapshot_id, token=token, loaded_at=_now(),
                   counts_json=json.dumps(counts, sort_keys=True), nodes=node_total, relationships=relationships,
                   load_seconds=round(seconds, 3))
     if not done:
         raise GraphUnavailableError(f"the load of snapshot {snapshot_id!r} was taken over by another loader; not completed")
-    if activate:
-        activate_snapshot(driver, snapshot_id, database=database)
-    return LoadReport(snapshot_id, "loaded", active=activate, steps=steps, nodes=node_total,
-                      relationships=relationships, seconds=time.perf_counter() - started)
+    return node_total
 
 
 @dataclass

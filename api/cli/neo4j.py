@@ -102,3 +102,42 @@ def stop(data_dir: DataDirOption = DEFAULT_DATA_DIR, timeout: TimeoutOption = 30
     """Stop the server (SIGTERM, then SIGKILL after --timeout seconds); a no-op when none runs."""
     was_running = guard(lambda: neo4j_server.stop(data_dir, timeout_s=timeout))
     typer.echo("stopped" if was_running else "not running")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    snapshot: Annotated[str, typer.Argument(help="Snapshot folder, or id under RAREGRAPH_SNAPSHOT_DIR")],
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    port: PortOption = neo4j_server.DEFAULT_PORT,
+    password: PasswordOption = None,
+    timeout: TimeoutOption = 240.0,
+    heap: HeapOption = "auto",
+    page_cache: PageCacheOption = "auto",
+) -> None:
+    """Replace the local server's store by a snapshot, bulk-imported (neo4j-admin import); restarts the server.
+
+    For a first load or a cold rebuild: every snapshot the store held is replaced, and readers
+    get errors while the server restarts. Safe to interrupt and re-run. Side-by-side refresh is
+    `raregraph kg load` (online).
+    """
+    from raregraph.api.cli.support import open_snapshot
+    from raregraph.kg.neo4j_import import import_snapshot
+    from raregraph.settings import Settings
+
+    def run() -> None:
+        settings = ctx.find_root().obj
+        snap = open_snapshot(settings if isinstance(settings, Settings) else Settings(), snapshot)
+        report = import_snapshot(
+            data_dir, snap, port=port, password=password or None, heap=heap, page_cache=page_cache,
+            detach=True,  # the server outlives this command, as with `neo4j start`
+            timeout_s=timeout, phase=lambda name: _err.print(f"{name} ..."),
+        )
+        load = report.load
+        replaced = f"; replaced {', '.join(report.replaced)}" if report.replaced else ""
+        phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in report.seconds.items())
+        _err.print(escape(f"imported {load.snapshot_id}: {load.nodes:,} nodes, {load.relationships:,} relationships"
+                          f" in {load.seconds:.1f} s ({phases}); active{replaced}"))
+        typer.echo(report.bolt_uri)
+
+    guard(run)

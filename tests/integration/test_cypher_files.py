@@ -33,7 +33,7 @@ def test_statements_take_values_only_as_parameters() -> None:
         # string literals are fixed states/labels only, never something a caller supplies
         assert set(re.findall(r"'([^']*)'", body)) <= {"complete", "loading", "dropping", "rg_names", "Phenotype", "Disease",
                                                        "Gene", "Variant", "TermAlias", "GeneKey", "Xref", "Synonym",
-                                                       "Record", "term", "disease", "I"}, name
+                                                       "Record", "Snapshot", "nodes", "relationships", "term", "disease", "I"}, name
 
 
 def test_load_cypher_is_cached_and_refuses_odd_names() -> None:
