@@ -10,7 +10,12 @@ default snapshot is loaded into it (several minutes on two cores); `--uri` point
 server that already holds the snapshot; `--data-dir` keeps the started server's data (and the
 server running) for a rerun.
 
-    .venv/bin/python benchmarks/graph_round_trips.py [--uri bolt://… | --data-dir DIR] [--sizes 5,20,50]
+Then the same answers compared case by case: `--compare-cases` dev PV cases (dev_sample, spread,
+phenotype + variants, evidence on, top 10) diagnosed on both back-ends one after the other, each
+answer's JSON byte-compared, and the p50/p95 wall time of each back-end (the issue's "p50 ≤ 3× the
+embedded back-end's, same answers").
+
+    .venv/bin/python benchmarks/graph_round_trips.py [--uri bolt://… | --data-dir DIR] [--sizes 5,20,50] [--compare-cases 100]
 
 Prints a table and writes benchmarks/results/graph_round_trips.json.
 """
@@ -81,12 +86,47 @@ def _term_pool(known: set[str]) -> list[str]:
     return pool
 
 
+def _compare_answers(on_neo4j: Any, on_embedded: Any, n: int, policy: Any) -> dict[str, Any]:
+    """`n` dev PV cases (every k-th of dev_sample) answered on both back-ends: identical JSON count, wall p50/p95."""
+    import os
+    import statistics
+
+    from raregraph.models import CaseRequest
+
+    lines = (EVAL / "dev_sample_pv.jsonl").read_text(encoding="utf-8").splitlines()
+    picked = [json.loads(line) for line in lines[::max(1, len(lines) // n)][:n]]
+    cases = [CaseRequest.model_validate({k: v for k, v in c.items() if k in CaseRequest.model_fields}) for c in picked]
+    timings: dict[str, list[float]] = {"neo4j": [], "embedded": []}
+    identical, differing = 0, []
+    for case in cases:
+        answers = {}
+        for name, retriever in (("neo4j", on_neo4j), ("embedded", on_embedded)):
+            started = time.perf_counter()
+            answers[name] = retriever.diagnose(case, top=10, policy=policy, evidence=True).model_dump_json()
+            timings[name].append(1000 * (time.perf_counter() - started))
+        if answers["neo4j"] == answers["embedded"]:
+            identical += 1
+        else:
+            differing.append(case.id)
+
+    def p95(values: list[float]) -> float:
+        return round(sorted(values)[max(0, int(0.95 * len(values)) - 1)], 1)
+
+    p50 = {name: round(statistics.median(values), 1) for name, values in timings.items()}
+    return {"cases": len(cases), "identical": identical, "differing_ids": differing[:20],
+            "neo4j_p50_ms": p50["neo4j"], "neo4j_p95_ms": p95(timings["neo4j"]),
+            "embedded_p50_ms": p50["embedded"], "embedded_p95_ms": p95(timings["embedded"]),
+            "p50_ratio": round(p50["neo4j"] / p50["embedded"], 2) if p50["embedded"] else None,
+            "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--uri", default=None, help="a running Neo4j holding the default snapshot (default: start one)")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the started server's data here, running")
     parser.add_argument("--sizes", default="5,20,50")
     parser.add_argument("--snapshot-dir", type=Path, default=Path("snapshots"))
+    parser.add_argument("--compare-cases", type=int, default=100, help="dev PV cases answered on both back-ends")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -143,6 +183,7 @@ def main() -> None:
                                  == [c.evidence for c in same.candidates],
                                  "by_query": dict(counting.calls), "embedded_graph_calls": sum(local.calls.values()),
                                  "neo4j_wall_ms": wall_ms})
+            compared = _compare_answers(on_neo4j, on_embedded, args.compare_cases, LENIENT)
     finally:
         if tmp is not None:
             neo4j_server.stop(Path(tmp.name))
@@ -155,8 +196,13 @@ def main() -> None:
         print(f"{row['n_terms']:>8} {str(row['evidence']):>9} {row['neo4j_round_trips']:>18} "
               f"{row['embedded_graph_calls']:>15} {row['neo4j_wall_ms']:>9} {str(row['same_ranking_as_embedded']):>13} "
               f"{str(row['same_evidence_as_embedded']):>14}")
+    print(f"\n{compared['cases']} dev PV cases, evidence on, top 10: answers byte-identical on both back-ends: "
+          f"{compared['identical']} of {compared['cases']}; p50 / p95 ms: Neo4j {compared['neo4j_p50_ms']} / "
+          f"{compared['neo4j_p95_ms']}, embedded {compared['embedded_p50_ms']} / {compared['embedded_p95_ms']}; "
+          f"p50 ratio {compared['p50_ratio']} (load average {compared['loadavg']})")
     RESULTS.mkdir(exist_ok=True)
     out = {"benchmark": "graph_round_trips", "snapshot_id": snapshot.id, "load_s": load_s, "rows": rows,
+           "compared": compared,
            "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores"}
     (RESULTS / "graph_round_trips.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
 
