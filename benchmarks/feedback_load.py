@@ -20,8 +20,8 @@ integrity and foreign-key checks must pass, and every feedback row must have its
     .venv/bin/python benchmarks/feedback_load.py
     .venv/bin/python benchmarks/feedback_load.py --duration 10 --engines sqlite
 
-The clients (raw HTTP/1.1 on asyncio streams, kept-alive connections for the paced and closed levels, a
-connection per write for the burst) share the machine's cores with the server. Prints a table and writes
+The clients (raw HTTP/1.1 on asyncio streams: far less client CPU than httpx; kept-alive connections for
+the paced and closed levels, a connection per write for the burst) share the machine's cores with the server. Prints a table and writes
 benchmarks/results/feedback_load.json.
 """
 
@@ -87,8 +87,8 @@ class _KeptAlive:
         self.port = int(base.rsplit(":", 1)[1])
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def post(self, path: str, doc: dict[str, Any]) -> int:
-        """The status of one POST (0: the connection failed; the next call opens a new one)."""
+    async def post(self, path: str, doc: dict[str, Any]) -> tuple[int, bytes]:
+        """The status and body of one POST (0 and no body: the connection failed; the next call opens a new one)."""
         body = json.dumps(doc).encode()
         head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
@@ -105,13 +105,13 @@ class _KeptAlive:
                     length = int(value)
                 elif name.strip().lower() == "connection" and value.strip().lower() == "close":
                     close = True
-            await reader.readexactly(length)
+            answer = await reader.readexactly(length)
             if close:
                 self.close()
-            return status
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            return status, answer
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):  # refused, or cut by a kill
             self.close()
-            return 0
+            return 0, b""
 
     def close(self) -> None:
         if self._streams is not None:
@@ -133,7 +133,7 @@ async def _paced(base: str, answers: list[tuple[str, str]], clients: int, rate: 
             if delay > 0:
                 await asyncio.sleep(delay)
             sent = time.perf_counter()
-            ok = await http.post("/v1/feedback", _body(answers, i)) == 201
+            ok = (await http.post("/v1/feedback", _body(answers, i)))[0] == 201
             latencies.append((time.perf_counter() - sent) * 1000)  # from the actual send
             errors += not ok
         http.close()
@@ -154,7 +154,7 @@ async def _closed(base: str, answers: list[tuple[str, str]], clients: int, durat
         i = offset
         while time.perf_counter() < stop:
             sent = time.perf_counter()
-            ok = await http.post("/v1/feedback", _body(answers, i)) == 201
+            ok = (await http.post("/v1/feedback", _body(answers, i)))[0] == 201
             latencies.append((time.perf_counter() - sent) * 1000)
             errors += not ok
             i += clients
@@ -171,27 +171,6 @@ def _summary(mode: str, clients: int, n: int, errors: int, elapsed: float, laten
             "duration_s": round(elapsed, 2), "throughput_rps": round((n - errors) / elapsed, 1),
             "p50_ms": round(_percentile(latencies, 50), 2), "p95_ms": round(_percentile(latencies, 95), 2),
             "p99_ms": round(_percentile(latencies, 99), 2), "max_ms": round(max(latencies, default=0), 2)}
-
-
-async def _raw_post(port: int, path: str, doc: dict[str, Any]) -> tuple[int, bytes]:
-    """One HTTP/1.1 POST on its own connection, with asyncio streams: far less client CPU than httpx, so
-    1,000 requests are all sent and their answers read while the server works (the machine is shared)."""
-    body = json.dumps(doc).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {KEY}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(head + body)
-        await writer.drain()
-        status = int((await reader.readline()).split()[1])
-        length = 0
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        return status, await reader.readexactly(length)
-    finally:
-        writer.close()
 
 
 async def _burst(server: Server, database: Path, answers: list[tuple[str, str]], writes: int,
@@ -219,11 +198,9 @@ async def _burst(server: Server, database: Path, answers: list[tuple[str, str]],
 
     async def one(i: int) -> None:
         nonlocal failed
-        try:
-            status, body = await _raw_post(server.port, "/v1/feedback", _body(answers, 10_000 + i))
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):  # refused, or cut by the kill
-            failed += 1
-            return
+        http = _KeptAlive(server.base)  # a connection per write: all 1,000 are in flight at once
+        status, body = await http.post("/v1/feedback", _body(answers, 10_000 + i))
+        http.close()
         if status == 201:
             acked.append(int(json.loads(body)["id"]))
         else:

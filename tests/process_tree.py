@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import psutil
+
+from raregraph.processes import dies_with_this_process
 
 # Generous: a loaded two-core machine. Killing is immediate; this only bounds a failing test.
 GONE_DEADLINE_S = 60.0
@@ -46,6 +53,29 @@ def wait_for(condition: Callable[[], object], what: str, deadline_s: float = 180
         if time.monotonic() > deadline:
             raise AssertionError(f"never saw: {what}")
         time.sleep(poll_s)
+
+
+def kill_when_flagged(script: str, args: list[str], flag: Path, never: str, deadline_s: float,
+                      after_s: float = 0.0) -> None:
+    """Run `python -c script *args` (dying with this process); SIGKILL it `after_s` after it writes `flag`.
+
+    Fails with the child's stderr if it exits first, and with `never` at the deadline.
+    """
+    child = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, preexec_fn=dies_with_this_process())
+    try:
+        deadline = time.monotonic() + deadline_s
+        while not flag.exists():
+            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+            assert time.monotonic() < deadline, never
+            time.sleep(0.05)
+        time.sleep(after_s)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+        if child.stderr:
+            child.stderr.close()
 
 
 def kill_all(processes: Iterable[psutil.Process]) -> None:

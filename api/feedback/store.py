@@ -182,8 +182,7 @@ class FeedbackStore:
 
     def _read(self, fn: Callable[[Session], T]) -> T:
         """`fn` in a read session that sees every write queued before the call."""
-        self._ready()
-        self._writer.flush()
+        self.flush()
         with self._guard(), self._sessions() as session:
             return fn(session)
 

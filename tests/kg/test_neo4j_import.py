@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable
@@ -24,8 +20,8 @@ from raregraph.kg import neo4j_server as local_neo4j
 from raregraph.kg.neo4j import Neo4jGraph, open_driver
 from raregraph.kg.neo4j_import import import_snapshot, write_import_files
 from raregraph.kg.neo4j_load import list_snapshots, snapshot_info
-from raregraph.processes import dies_with_this_process
 from tests.conftest import copy_snapshot
+from tests.process_tree import kill_when_flagged
 
 
 def test_switch_home_replaces_the_pointer_and_home_dir_follows_it(tmp_path: Path) -> None:
@@ -117,23 +113,8 @@ _KILLABLE_IMPORT = textwrap.dedent("""
 def _import_killed_at(data_dir: Path, snap: Snapshot, port: int, phase: str, tmp_path: Path, after_s: float = 0.0) -> None:
     """Run an import in a child process and SIGKILL it once it reaches `phase` (plus `after_s`)."""
     flag = tmp_path / f"at-{phase}"
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILLABLE_IMPORT, str(data_dir), str(snap.path), str(port), phase, str(flag)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=dies_with_this_process(),
-    )
-    try:
-        deadline = time.monotonic() + 300
-        while not flag.exists():
-            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-            assert time.monotonic() < deadline, f"the import never reached {phase}"
-            time.sleep(0.05)
-        time.sleep(after_s)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.wait(timeout=30)
-        if child.stderr:
-            child.stderr.close()
+    kill_when_flagged(_KILLABLE_IMPORT, [str(data_dir), str(snap.path), str(port), phase, str(flag)], flag,
+                      f"the import never reached {phase}", 300, after_s)
 
 
 def _import_tools(data_dir: Path) -> list[int]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -26,8 +24,8 @@ from raregraph.kg.neo4j import Neo4jGraph, open_driver
 from raregraph.kg.neo4j_load import (
     TABLE_MAP, activate_snapshot, drop_snapshot, list_snapshots, load_snapshot, refresh_snapshot, snapshot_info,
 )
-from raregraph.processes import dies_with_this_process
 from tests.conftest import copy_snapshot
+from tests.process_tree import kill_when_flagged
 
 pytestmark = pytest.mark.integration
 
@@ -142,22 +140,8 @@ def test_killed_loader_process_then_rerun_gives_one_complete_copy(
     reference_counts: tuple[int, int], tmp_path: Path,
 ) -> None:
     snap, flag = copies("killed"), tmp_path / "mid-load"
-    child = subprocess.Popen(
-        [sys.executable, "-c", _KILLABLE_LOADER, neo4j_server.bolt_uri, str(snap.path), str(flag)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=dies_with_this_process(),
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while not flag.exists():
-            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-            assert time.monotonic() < deadline, "the loader never reached its eighth batch"
-            time.sleep(0.1)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.wait(timeout=30)
-        if child.stderr:
-            child.stderr.close()
+    kill_when_flagged(_KILLABLE_LOADER, [neo4j_server.bolt_uri, str(snap.path), str(flag)], flag,
+                      "the loader never reached its eighth batch", 180)
     assert snapshot_info(neo4j_driver, snap.id).state == "loading"  # type: ignore[union-attr]
     assert 0 < _counts(neo4j_driver, snap.id)[0] < reference_counts[0]
     report = load_snapshot(neo4j_driver, snap, activate=False)

@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from raregraph.errors import InvalidFeedbackError
 from raregraph.etl.snapshot import Snapshot
 from tests.api.feedback.test_store import ground, record
 from tests.api.live import live_process
+from tests.process_tree import wait_for
 
 VERDICTS = 16
 
@@ -48,13 +48,6 @@ def write_lock_held(store: FeedbackStore) -> Iterator[None]:
     finally:
         other.execute("COMMIT")
         other.close()
-
-
-def _until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, "the writer never got there"
-        time.sleep(0.01)
 
 
 def test_an_answer_is_logged_without_waiting_for_the_database(sqlite_store: FeedbackStore) -> None:
@@ -83,7 +76,7 @@ def test_verdicts_that_queue_together_commit_together_and_a_refused_one_refuses_
     with ThreadPoolExecutor(VERDICTS) as pool:
         with write_lock_held(sqlite_store):
             outcomes = [pool.submit(add, item) for item in items]
-            _until(lambda: sqlite_store.writer_backlog() == VERDICTS)  # the first batch is waiting for the lock
+            wait_for(lambda: sqlite_store.writer_backlog() == VERDICTS, "every verdict queued", 60)  # the first batch waits for the lock
         results = [o.result() for o in outcomes]
     refused = [r for r in results if isinstance(r, InvalidFeedbackError)]
     assert len(refused) == 1 and "OMIM:000000" in str(refused[0])
@@ -122,7 +115,7 @@ def test_a_kill_9_during_a_burst_of_verdicts_loses_no_acknowledged_one(
         threads = [threading.Thread(target=client) for _ in range(8)]
         for thread in threads:
             thread.start()
-        _until(lambda: len(acknowledged) >= 50)
+        wait_for(lambda: len(acknowledged) >= 50, "50 acknowledged verdicts", 60)
         server.send_signal(signal.SIGKILL)
         server.wait()
         stop.set()
