@@ -163,10 +163,7 @@ def _csr(cells: list[tuple[int, int, float]], shape: tuple[int, int]) -> sp.csr_
 def _background(cases: PhenotypeScorer, picks: np.ndarray) -> np.ndarray:
     """Mean score of each description for the universe's background terms: the sample the release
     descriptions' chance level is taken over, so both components are corrected for the same chance."""
-    total = np.zeros(len(cases.index.disease_ids), dtype=np.float64)
-    for q in picks:  # refresh cost only: the descriptions' rows, not the universe's
-        total += cases.term_scores(int(q))
-    return (total / max(len(picks), 1)).astype(np.float32)
+    return cases.mean_term_scores(picks).astype(np.float32)  # refresh cost only: the descriptions' rows
 
 
 class CaseSource(Protocol):

@@ -221,14 +221,17 @@ class PhenotypeScorer:
             rows = slice(start, start + size)
             start += size
             picks = self.background_terms(rows)
-            if not len(picks):
-                continue
-            total = np.zeros(size, dtype=np.float64)
-            for q in picks:  # start-up cost only: a loop over sampled terms, each scored for all diseases
-                total += self.term_scores(int(q))[rows]
-            background[rows] = total / len(picks)
+            if len(picks):
+                background[rows] = self.mean_term_scores(picks)[rows]
         background.flags.writeable = False
         return background
+
+    def mean_term_scores(self, terms: np.ndarray) -> np.ndarray:
+        """float64 `(n_diseases,)`: each disease's mean `term_scores` over the term positions `terms` (zeros when none)."""
+        total = np.zeros(len(self.index.disease_ids), dtype=np.float64)
+        for q in terms:  # start-up or refresh cost only: a loop over sampled terms, each scored for all diseases
+            total += self.term_scores(int(q))
+        return total / max(len(terms), 1)
 
     def background_terms(self, rows: slice) -> np.ndarray:
         """The systematic sample of annotated terms (positions) the chance level of diseases `rows` is taken over."""
