@@ -18,7 +18,8 @@ embedded back-end's, same answers"), with where a Neo4j diagnosis's time goes: i
 wall time in the client and the server's own part of it (`result_available_after` +
 `result_consumed_after`). Last, `PROFILE` of the statements the last case ran (with its
 parameters: index seeks, no label scan) and what one `RETURN 1` round trip costs on each driver
-path (`execute_query` with and without bookmarks, `session.execute_read`, auto-commit `session.run`).
+path (`execute_query` and auto-commit `session.run`, each with and without the driver's bookmarks,
+`session.execute_read`).
 
     .venv/bin/python benchmarks/graph_round_trips.py [--uri bolt://… | --data-dir DIR] [--sizes 5,20,50] [--compare-cases 100]
 
@@ -177,6 +178,9 @@ def _compare_answers(on_neo4j: Any, on_embedded: Any, counting: CountingDriver, 
             "embedded_p50_ms": p50["embedded"], "embedded_p95_ms": _p95(timings["embedded"]),
             "p50_ratio": round(p50["neo4j"] / p50["embedded"], 2) if p50["embedded"] else None,
             "neo4j_statements_p50_ms": p50["statements"], "neo4j_server_p50_ms": p50["server"],
+            # per case: Neo4j's wall time less the embedded one's and less its statements' (rows to model objects)
+            "neo4j_other_p50_ms": round(statistics.median(
+                n - e - st for n, e, st in zip(timings["neo4j"], timings["embedded"], timings["statements"])), 1),
             "round_trips_per_diagnosis": dict(sorted(trips.items())),
             "loadavg": [round(x, 2) for x in os.getloadavg()], "last_params": ran}
 
@@ -186,7 +190,7 @@ def _p95(values: list[float]) -> float:
 
 
 def _wire(driver: Any, iterations: int = 200) -> dict[str, float]:
-    """p50 ms of `RETURN 1` four ways (interleaved): what one round trip costs on each driver path."""
+    """p50 ms of `RETURN 1` five ways (interleaved): what one round trip costs on each driver path."""
     import neo4j
 
     def managed(bookmarks: bool) -> Any:
@@ -197,12 +201,17 @@ def _wire(driver: Any, iterations: int = 200) -> dict[str, float]:
         with driver.session(database="neo4j") as session:
             session.execute_read(lambda tx: list(tx.run("RETURN 1")))
 
-    def auto_commit() -> None:
-        with driver.session(database="neo4j", default_access_mode=neo4j.READ_ACCESS) as session:
-            list(session.run("RETURN 1"))
+    def auto_commit(bookmarks: bool) -> Any:
+        extra = {"bookmark_manager": driver.execute_query_bookmark_manager} if bookmarks else {}
+
+        def run() -> None:
+            with driver.session(database="neo4j", default_access_mode=neo4j.READ_ACCESS, **extra) as session:
+                list(session.run("RETURN 1"))
+        return run
 
     ways = {"execute_query": managed(True), "execute_query, no bookmarks": managed(False),
-            "session.execute_read": read_tx, "session.run (auto-commit)": auto_commit}
+            "session.execute_read": read_tx, "session.run (auto-commit)": auto_commit(True),
+            "session.run (auto-commit), no bookmarks": auto_commit(False)}
     times: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(iterations):
         for name, call in ways.items():
@@ -294,14 +303,16 @@ def main() -> None:
                     started = time.perf_counter()
                     answer = on_neo4j.diagnose(case, top=10, policy=LENIENT, evidence=evidence)
                     wall_ms = round(1000 * (time.perf_counter() - started), 1)
+                    started = time.perf_counter()
                     same = on_embedded.diagnose(case, top=10, policy=LENIENT, evidence=evidence)
+                    embedded_ms = round(1000 * (time.perf_counter() - started), 1)
                     rows.append({"n_terms": n, "evidence": evidence, "neo4j_round_trips": sum(counting.calls.values()),
                                  "same_ranking_as_embedded": [c.disease_id for c in answer.candidates]
                                  == [c.disease_id for c in same.candidates],
                                  "same_evidence_as_embedded": [c.evidence for c in answer.candidates]
                                  == [c.evidence for c in same.candidates],
                                  "by_query": dict(counting.calls), "embedded_graph_calls": sum(local.calls.values()),
-                                 "neo4j_wall_ms": wall_ms})
+                                 "neo4j_wall_ms": wall_ms, "embedded_wall_ms": embedded_ms})
             compared = _compare_answers(on_neo4j, on_embedded, counting, args.compare_cases, LENIENT)
             plans = _profile(driver, compared.pop("last_params"))
             wire = _wire(driver)
@@ -312,18 +323,19 @@ def main() -> None:
 
     print(f"\nGraph round trips per diagnosis (top 10, dev_sample P terms), snapshot {snapshot.id}")
     print(f"{'N terms':>8} {'evidence':>9} {'Neo4j round trips':>18} {'embedded calls':>15} {'Neo4j ms':>9} "
-          f"{'same ranking':>13} {'same evidence':>14}")
+          f"{'embedded ms':>12} {'same ranking':>13} {'same evidence':>14}")
     for row in rows:
         print(f"{row['n_terms']:>8} {str(row['evidence']):>9} {row['neo4j_round_trips']:>18} "
-              f"{row['embedded_graph_calls']:>15} {row['neo4j_wall_ms']:>9} {str(row['same_ranking_as_embedded']):>13} "
-              f"{str(row['same_evidence_as_embedded']):>14}")
+              f"{row['embedded_graph_calls']:>15} {row['neo4j_wall_ms']:>9} {row['embedded_wall_ms']:>12} "
+              f"{str(row['same_ranking_as_embedded']):>13} {str(row['same_evidence_as_embedded']):>14}")
     print(f"\n{compared['cases']} dev PV cases, evidence on, top 10: answers byte-identical on both back-ends: "
           f"{compared['identical']} of {compared['cases']}; p50 / p95 ms: Neo4j {compared['neo4j_p50_ms']} / "
           f"{compared['neo4j_p95_ms']}, embedded {compared['embedded_p50_ms']} / {compared['embedded_p95_ms']}; "
           f"p50 ratio {compared['p50_ratio']} (load average {compared['loadavg']})")
     print(f"Neo4j round trips per diagnosis (count: cases) {compared['round_trips_per_diagnosis']}; of a Neo4j "
           f"diagnosis's p50, its statements {compared['neo4j_statements_p50_ms']} ms in the client, of which the "
-          f"server's own time {compared['neo4j_server_p50_ms']} ms")
+          f"server's own time {compared['neo4j_server_p50_ms']} ms; per case, Neo4j less embedded less the "
+          f"statements (p50): {compared['neo4j_other_p50_ms']} ms")
     print("\nPROFILE of the statements one diagnosis ran (its own parameters):")
     for name, plan in plans.items():
         print(f"  {name:<24} seeks {', '.join(plan['seeks'])}; scans {plan['scans'] or 'none'}; db hits {plan['db_hits']}")

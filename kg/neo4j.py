@@ -330,15 +330,16 @@ class Neo4jGraph:
     def _read_once(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
         """One read statement in an auto-commit transaction: one round trip (RUN and PULL sent together).
 
-        `execute_query` adds a BEGIN/COMMIT exchange and the driver's bookmark handling: a bare round
-        trip through it took 1.4-2.5x an auto-commit one's (benchmarks/graph_round_trips.py measures
-        each path). An auto-commit read is not retried by the driver; a failure is the caller's
+        `execute_query` adds a BEGIN/COMMIT exchange: a bare round trip through it took 1.4-2.5x an
+        auto-commit one's (benchmarks/graph_round_trips.py measures each path). An auto-commit read is not retried by the driver; a failure is the caller's
         GraphUnavailableError, as any other read's. Rows come back as value tuples: `Record.data()`
         re-walks every nested value in Python, the largest client cost of these reads.
         """
         statement, values = load_cypher(name), {"snapshot": self.snapshot_id, **params}
         with neo4j_errors(f"query {name}"), self._driver.session(
-            database=self._database, default_access_mode=neo4j.READ_ACCESS
+            database=self._database, default_access_mode=neo4j.READ_ACCESS,
+            # the bookmarks `execute_query` keeps: on a cluster this read sees what the process wrote or read before
+            bookmark_manager=self._driver.execute_query_bookmark_manager,
         ) as session:
             return [tuple(record) for record in session.run(statement, values)]
 
