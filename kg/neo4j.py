@@ -1,7 +1,8 @@
 """The Neo4j `KnowledgeGraph`: one complete snapshot loaded by `kg.neo4j_load`, read in Cypher.
 
 Every batch method is one `UNWIND` round-trip over a `cypher/*.cypher` file, run as a read
-(`routing_=READ`). Every read query starts from the snapshot's `:Snapshot` marker and requires
+(`routing_=READ`); a diagnosis's two reads (`case_terms`, `evidence_reads`, see `kg.case_reads`)
+are one statement each, sent as auto-commit reads. Every read query starts from the snapshot's `:Snapshot` marker and requires
 it to be `complete`, so a snapshot being loaded (or dropped) is never read. A graph object is
 pinned to one snapshot id, by default the active one when it was opened: activating another
 snapshot later does not change what an open graph answers (reopen to follow it), and dropping
