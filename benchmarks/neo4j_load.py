@@ -45,7 +45,7 @@ def _free_port() -> int:
 
 def _operations(graph: Any, sample: dict[str, list[str]]) -> dict[str, Callable[[], Any]]:
     """One representative call per interface operation (batch sizes as a differential uses them)."""
-    from raregraph.kg.case_reads import case_reads
+    from raregraph.kg.case_reads import case_terms, evidence_reads
 
     return {
         "terms(50)": lambda: graph.terms(sample["terms"]),
@@ -64,8 +64,9 @@ def _operations(graph: Any, sample: dict[str, list[str]]) -> dict[str, Callable[
         "variants_by_gene(20)": lambda: graph.variants_by_gene(sample["genes"]),
         "variants_by_position(20)": lambda: graph.variants_by_position([("15", 48_700_000 + i) for i in range(20)]),
         "search('abnormal heart')": lambda: graph.search("abnormal heart", 10),
-        "case_reads(20 terms, 20 diseases, 5 genes)": lambda: case_reads(
-            graph, sample["terms"][:20], sample["diseases"][:20], sample["genes"][:5]
+        "case_terms(20)": lambda: case_terms(graph, sample["terms"][:20]),
+        "evidence_reads(20 diseases, 20 terms)": lambda: evidence_reads(
+            graph, sample["diseases"][:20], sample["terms"][:20], sample["terms"][:20], sample["diseases"][:10]
         ),
         "term_names()": lambda: graph.term_names(),
     }
@@ -85,6 +86,9 @@ def _profile_params(sample: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
     return {
         "term_resolution_by_id": {"ids": sample["terms"]},
         "terms_by_id": {"ids": sample["terms"]},
+        "case_terms_by_id": {"ids": sample["terms"]},
+        "evidence_by_disease": {"annotated": sample["diseases"][:20], "cited": sample["terms"],
+                                "labelled": sample["terms"], "shown": sample["diseases"][:10]},
         "terms_by_label": {"rows": [{"text": t, "norm": normalize_label(t)} for t in sample["labels"]]},
         "search_hits_by_text": {"norm": "abnormal heart", "candidates": 50,
                                 "lucene": '+snapshot:"SNAP" +(label:(abnormal heart) name:(abnormal heart) synonyms:(abnormal heart))'},

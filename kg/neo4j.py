@@ -1,7 +1,8 @@
 """The Neo4j `KnowledgeGraph`: one complete snapshot loaded by `kg.neo4j_load`, read in Cypher.
 
 Every batch method is one `UNWIND` round-trip over a `cypher/*.cypher` file, run as a read
-(`routing_=READ`). Every read query starts from the snapshot's `:Snapshot` marker and requires
+(`routing_=READ`); a diagnosis's two reads (`case_terms`, `evidence_reads`, see `kg.case_reads`)
+are one statement each, sent as auto-commit reads. Every read query starts from the snapshot's `:Snapshot` marker and requires
 it to be `complete`, so a snapshot being loaded (or dropped) is never read. A graph object is
 pinned to one snapshot id, by default the active one when it was opened: activating another
 snapshot later does not change what an open graph answers (reopen to follow it), and dropping
@@ -19,7 +20,7 @@ import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
 from raregraph.errors import GraphUnavailableError
-from raregraph.kg.case_reads import CaseReads
+from raregraph.kg.case_reads import CaseTerms, EvidenceReads, TermBrief
 from raregraph.kg.cypher_files import load_cypher
 from raregraph.kg.model import (
     Annotation, Disease, DiseaseId, Gene, GeneId, HpoId, SearchHit, Synonym, Term, Variant, name_match_score,
@@ -286,42 +287,63 @@ class Neo4jGraph:
         rows = self._per_key("variants_by_position", keys, rows=params)
         return {keys[row["key"]]: [variant_from_row(v) for v in row["variants"]] for row in rows if row["variants"]}
 
-    # --- one case's reads in one transaction -------------------------------------------------------
+    # --- one diagnosis's reads: one statement, one round trip each -----------------------------------
 
-    def case_reads(self, term_ids: Sequence[str], disease_ids: Sequence[str], gene_keys: Sequence[str] = ()) -> CaseReads:
-        """`kg.case_reads.case_reads` in one read transaction: five statements, whatever the case's size."""
-        terms, diseases, keys = _keys(term_ids), _keys(disease_ids), [k for k in _keys(gene_keys) if k.strip()]
-        with neo4j_errors("query case_reads"), self._driver.session(database=self._database) as session:
-            found = session.execute_read(self._case_tx, terms, diseases, keys)
-        if found is None:
+    def case_terms(self, ids: Sequence[str]) -> CaseTerms:
+        """`kg.case_reads.case_terms` in one statement: resolution and brief records of a case's term ids."""
+        keys = _keys(ids)
+        if not keys:
+            return CaseTerms({}, {})
+        rows = self._read_once("case_terms_by_id", ids=keys)
+        if not rows:
             self._require_snapshot()
-            raise AssertionError("unreachable: the snapshot check raises")  # pragma: no cover
-        resolved_rows, term_rows, annotation_rows, gene_rows, variant_rows = found
-        resolved = {row["key"]: HpoId(row["resolved"]) for row in resolved_rows if row["resolved"] is not None}
-        return CaseReads(
-            resolved=resolved,
-            terms={row["key"]: _term(row["term"], row["synonyms"], row["parents"]) for row in term_rows if row["term"] is not None},
-            annotations={row["key"]: [_annotation(a) for a in row["annotations"]] for row in annotation_rows if row["annotations"]},
-            genes={row["key"]: sorted((_gene(g) for g in row["genes"]), key=lambda g: (g.symbol, g.id))
-                   for row in gene_rows if row["genes"]},
-            variants={row["key"]: [variant_from_row(v) for v in row["variants"]] for row in variant_rows if row["variants"]},
+        resolved, records = {}, {}
+        for key, given, current in rows:
+            if given is not None:
+                records[given["id"]] = _brief(given)
+            if current is not None:
+                resolved[key] = HpoId(current["id"])
+                records[current["id"]] = _brief(current)
+        return CaseTerms(resolved, records)
+
+    def evidence_reads(
+        self, annotated: Sequence[str], cited: Sequence[str], labelled: Sequence[str], with_genes: Sequence[str]
+    ) -> EvidenceReads:
+        """`kg.case_reads.evidence_reads` in one statement: annotations, labels and genes the evidence cites."""
+        rows = self._read_once(
+            "evidence_by_disease", annotated=_keys(annotated), cited=_keys(cited), labelled=_keys(labelled),
+            shown=_keys(with_genes),
+        )  # fmt: skip
+        if not rows:
+            self._require_snapshot()
+        annotation_rows, label_rows, gene_rows = rows[0]
+        annotations: dict[str, list[Annotation]] = {}
+        for props in annotation_rows:
+            annotations.setdefault(props["disease_id"], []).append(_annotation(props))
+        genes: dict[str, list[Gene]] = {}
+        for disease_id, props in gene_rows:
+            genes.setdefault(disease_id, []).append(_gene(props))
+        return EvidenceReads(
+            annotations=annotations, labels={term_id: label for term_id, label in label_rows},
+            genes={d: sorted(found, key=lambda g: (g.symbol, g.id)) for d, found in genes.items()},
         )
 
-    def _case_tx(
-        self, tx: neo4j.ManagedTransaction, terms: list[str], diseases: list[str], keys: list[str]
-    ) -> tuple[list[dict[str, Any]], ...] | None:
-        def run(name: str, **params: Any) -> list[dict[str, Any]]:
-            return [r.data() for r in tx.run(load_cypher(name), {"snapshot": self.snapshot_id, **params})]
+    def _read_once(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
+        """One read statement in an auto-commit transaction: one round trip (RUN and PULL sent together).
 
-        resolved = run("term_resolution_by_id", ids=terms) if terms else []
-        current = sorted({row["resolved"] for row in resolved if row["resolved"] is not None})
-        term_rows = run("terms_by_id", ids=current) if current else []
-        annotations = run("annotations_by_disease", ids=diseases, terms=current) if diseases and current else []
-        genes = run("genes_by_disease", ids=diseases) if diseases else []
-        variants = run("variants_by_gene", rows=_gene_rows(keys)) if keys else []
-        if (terms and not resolved) or (diseases and not genes) or (keys and not variants):
-            return None  # per-key reads answer one row per key while the snapshot is complete
-        return resolved, term_rows, annotations, genes, variants
+        `execute_query` adds a BEGIN/COMMIT exchange: a bare round trip through it took 1.4-2.5x an
+        auto-commit one's (benchmarks/graph_round_trips.py measures each path). An auto-commit read is not retried by the driver; a failure is the caller's
+        GraphUnavailableError, as any other read's. Rows come back as value tuples: `Record.data()`
+        re-walks every nested value in Python, the largest client cost of these reads.
+        """
+        statement, values = load_cypher(name), {"snapshot": self.snapshot_id, **params}
+        with neo4j_errors(f"query {name}"), self._driver.session(
+            database=self._database, default_access_mode=neo4j.READ_ACCESS,
+            # the bookmarks `execute_query` keeps: on a cluster this read sees what the process wrote or read before
+            bookmark_manager=self._driver.execute_query_bookmark_manager,
+        ) as session:
+            return [tuple(record) for record in session.run(statement, values)]
+
 
 # --- records -> model dataclasses ----------------------------------------------------------------
 
@@ -352,6 +374,11 @@ def _term(props: Mapping[str, Any], synonyms: list[Mapping[str, Any]], parents: 
         obsolete=bool(props.get("obsolete")), replaced_by=props.get("replaced_by"),
         consider=tuple(props.get("consider") or ()), source=props.get("source"), release=props.get("release"),
     )  # fmt: skip
+
+
+def _brief(props: Mapping[str, Any]) -> TermBrief:
+    return TermBrief(HpoId(props["id"]), props.get("label"), bool(props.get("obsolete")),
+                     tuple(props.get("consider") or ()))  # type: ignore[arg-type]
 
 
 def _disease(props: Mapping[str, Any]) -> Disease:

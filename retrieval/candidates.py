@@ -8,11 +8,15 @@ from raregraph.models import (
     CandidateOut, ConfirmedCasesOut, ContradictionOut, EvidenceOut, FactOut, GeneEvidenceOut, PriorOut, TermMatchOut,
     TwinOut,
 )
+from raregraph.kg.case_reads import evidence_reads
 from raregraph.kg.graph import KnowledgeGraph
+from raregraph.kg.model import Gene
 from raregraph.retrieval.case import PlacedVariant
 from raregraph.retrieval.engine import Ranked, RankingEngine, ScoredCase
 from raregraph.retrieval.case_evidence import case_label
-from raregraph.retrieval.evidence import CandidateEvidence, Fact, TermMatch, case_matches, explain
+from raregraph.retrieval.evidence import (
+    CandidateEvidence, Fact, TermMatch, case_matches, cited_terms, explain, with_provenance,
+)
 from raregraph.retrieval.prior import PriorFacts
 from raregraph.retrieval.scoring import CaseVector
 from raregraph.retrieval.twins import TwinMatch
@@ -34,8 +38,8 @@ def candidates_out(
 ) -> list[CandidateOut]:
     """The ranked candidates, best first, with names, scores and, for the first `explained`, their evidence.
 
-    Evidence reads the graph once per kind (annotations, term labels, gene provenance) for all
-    candidates together: on Neo4j each read is a round-trip, three whatever the number of terms.
+    Evidence reads the graph once (`kg.case_reads.evidence_reads`: annotations, term labels, gene
+    provenance of all candidates together; one round trip on Neo4j whatever the number of terms).
     """
     evidence: list[EvidenceOut | None] = [None] * len(ranked)
     shown = ranked[:explained]
@@ -46,15 +50,19 @@ def candidates_out(
         # Twins are rows after the universe's in the scorer's stacked index: one explanation, one annotation read.
         universe = len(engine.index.disease_ids)
         rows = [item.row for item in shown] + [universe + row for row in twin_rows]
-        every = explain(graph, engine.phenotype, rows, case, placed)
-        found, twin_found = every[: len(shown)], dict(zip(twin_rows, every[len(shown):]))
+        explained_rows = explain(engine.phenotype, rows, case, placed)
         described = _described(scored, shown)
         from_cases = [None if d is None else case_matches(scored.cases, d, case)[0]  # type: ignore[arg-type]
                       for d in described]
-        term_ids = {t for f in [*found, *twin_found.values()] for m in f.matched for t in (m.case_term, m.disease_term)}
+        term_ids = {t for f in explained_rows for m in f.matched for t in (m.case_term, m.disease_term)}
         term_ids |= {t for matched in from_cases for m in matched or () for t in (m.case_term, m.disease_term)}
-        labels = {t: term.label for t, term in graph.terms(sorted(term_ids)).items()}
-        gene_sources = _gene_provenance(graph, [item.disease_id for item in shown])
+        stacked = engine.phenotype.index
+        disease_ids = [stacked.disease_ids[row] for row in rows]
+        facts = evidence_reads(graph, sorted(set(disease_ids)), cited_terms(explained_rows), sorted(term_ids),
+                               [item.disease_id for item in shown])
+        every = with_provenance(explained_rows, disease_ids, facts.annotations, stacked.unknown_frequency)
+        found, twin_found = every[: len(shown)], dict(zip(twin_rows, every[len(shown):]))
+        labels, gene_sources = facts.labels, _gene_provenance(facts.genes)
         evidence[: len(shown)] = [
             _evidence_out(f, labels, gene_sources.get(item.disease_id, {}),
                           _twin_out(twin, twin_found[twin.row].matched, labels) if twin else None,
@@ -138,11 +146,11 @@ def _prior_out(facts: PriorFacts) -> PriorOut:
                     coded_by=facts.coded_by, provenance=[FactOut(source=s, release=r) for s, r in used])
 
 
-def _gene_provenance(graph: KnowledgeGraph, disease_ids: list[str]) -> dict[str, dict[str, FactOut]]:
+def _gene_provenance(genes: dict[str, list[Gene]]) -> dict[str, dict[str, FactOut]]:
     """Disease id → gene id → where that gene association comes from."""
     return {
-        disease_id: {g.id: FactOut(source=g.source, release=g.release) for g in genes}
-        for disease_id, genes in graph.genes_of_diseases(disease_ids).items()
+        disease_id: {g.id: FactOut(source=g.source, release=g.release) for g in found}
+        for disease_id, found in genes.items()
     }
 
 

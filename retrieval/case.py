@@ -8,7 +8,7 @@ from typing import Literal
 
 from raregraph.errors import InvalidCaseError, ObsoleteTermError, UnknownTermError
 from raregraph.kg.graph import KnowledgeGraph
-from raregraph.kg.model import Term
+from raregraph.kg.case_reads import TermBrief, case_terms
 from raregraph.models import CaseRequest, ExtractionOut, LinkedMentionOut, MentionOut, TermOut, VariantUnderstood
 from raregraph.retrieval.engine import RankingEngine
 from raregraph.retrieval.linking import TermLinker
@@ -133,16 +133,14 @@ class _TermLookup:
     """What the graph says about a case's ids: current id of each, and the records of given and current ids."""
 
     resolved: Mapping[str, str]
-    records: Mapping[str, Term]
+    records: Mapping[str, TermBrief]
 
     @classmethod
     def read(cls, graph: KnowledgeGraph, ids: Sequence[str]) -> "_TermLookup":
-        """Two batch reads (a round trip each on Neo4j): id resolution, then the records of given and current ids."""
-        unique = list(dict.fromkeys(ids))
-        if not unique:
-            return cls({}, {})
-        resolved = graph.resolve_terms(unique)
-        return cls(resolved, graph.terms(list(dict.fromkeys([*unique, *resolved.values()]))))
+        """One graph read (`kg.case_reads.case_terms`: one round trip on Neo4j): id resolution and the records
+        of given and current ids."""
+        found = case_terms(graph, ids)
+        return cls(found.resolved, found.records)
 
     def current_terms(self, ids: Sequence[str], policy: TermPolicy, warnings: list[str]) -> list[TermOut]:
         """The current term of each id, in order, once each; unknown and obsolete ids handled by `policy`."""

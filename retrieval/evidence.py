@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import Annotation
 from raregraph.retrieval.case import PlacedVariant
 from raregraph.retrieval.case_evidence import CASE_SOURCE, CaseDescriptions, case_label
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, PhenotypeScorer, TermWin
 
-__all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "Fact", "explain", "case_matches"]
+__all__ = ["TermMatch", "Contradiction", "GeneEvidence", "CandidateEvidence", "Fact", "explain", "cited_terms",
+           "with_provenance", "case_matches"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,6 @@ class CandidateEvidence:
 
 
 def explain(
-    graph: KnowledgeGraph,
     scorer: PhenotypeScorer,
     rows: Sequence[int],
     case: CaseVector,
@@ -87,21 +86,32 @@ def explain(
     """Evidence for each disease row of the scorer's index (universe rows, then any gene twins' rows).
 
     Each matched term is the match the scorer took for that disease (`PhenotypeScorer.winners`),
-    so the explanation is the computation that ranked. Then one graph read fetches the annotations
-    of just the disease terms the evidence cites, for their frequency wording and provenance.
+    so the explanation is the computation that ranked. No graph read: the annotations of just the
+    disease terms it cites (`cited_terms`), read with the rest of the evidence's graph facts, give
+    their frequency wording and provenance (`with_provenance`).
     """
     index = scorer.index
     wins = scorer.winners(case.present, rows)
     excluded = {e: set(_ancestors(index, e).tolist()) for e in case.excluded}
     present = {q: set(_ancestors(index, q).tolist()) for q in case.present}
-    found = [
+    return [
         _explain_row(index, row, case, present, excluded, {q: wins[q][i] for q in case.present}, placed)
         for i, row in enumerate(rows)
     ]
-    disease_ids = [index.disease_ids[row] for row in rows]
-    cited = sorted({m.disease_term for f in found for m in f.matched} | {c.disease_term for f in found for c in f.contradicted})
-    annotations = graph.disease_phenotypes(sorted(set(disease_ids)), terms=cited) if cited else {}
-    return [_with_provenance(f, annotations.get(d, []), index.unknown_frequency) for f, d in zip(found, disease_ids)]
+
+
+def cited_terms(found: Sequence[CandidateEvidence]) -> list[str]:
+    """The disease terms the evidence cites (matched or contradicted), sorted."""
+    return sorted({m.disease_term for f in found for m in f.matched}
+                  | {c.disease_term for f in found for c in f.contradicted})
+
+
+def with_provenance(
+    found: Sequence[CandidateEvidence], disease_ids: Sequence[str], annotations: dict[str, list[Annotation]],
+    unknown: float,
+) -> list[CandidateEvidence]:
+    """Each disease's evidence with the wording and source of its cited annotations (disease -> annotations)."""
+    return [_with_provenance(f, annotations.get(d, []), unknown) for f, d in zip(found, disease_ids)]
 
 
 def _with_provenance(evidence: CandidateEvidence, annotations: list[Annotation], unknown: float) -> CandidateEvidence:

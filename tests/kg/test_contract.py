@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from raregraph.errors import GraphUnavailableError
-from raregraph.kg.case_reads import case_reads
+from raregraph.kg.case_reads import CaseTerms, EvidenceReads, case_terms, evidence_reads
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.kg.graph import KnowledgeGraph
 from raregraph.kg.model import PHENOTYPIC_ABNORMALITY, ROOT_TERM, normalize_label
@@ -91,9 +91,14 @@ OPERATIONS: dict[str, Callable[[KnowledgeGraph, dict[str, list[str]]], Any]] = {
     "genes_of_diseases": lambda g, s: g.genes_of_diseases(s["diseases"]),
     "diseases_of_genes": lambda g, s: g.diseases_of_genes(s["genes"]),
     "variants_by_gene": lambda g, s: g.variants_by_gene(s["genes"]),
-    # one case's reads in one call (Neo4j: one read transaction of five statements)
-    "case_reads": lambda g, s: (lambda r: (r.resolved, r.terms, _canonical(r.annotations), r.genes, r.variants))(
-        case_reads(g, s["terms"][:60] + s["aliases"][:10], s["diseases"], s["genes"])
+    # a diagnosis's two reads (Neo4j: one statement each)
+    "case_terms": lambda g, s: case_terms(g, s["terms"][:60] + s["aliases"][:10] + ["HP:9999999", "OMIM:154700"]),
+    "evidence_reads": lambda g, s: (lambda r: (_canonical(r.annotations), r.labels, r.genes))(
+        evidence_reads(g, s["diseases"], s["terms"][:80] + ["HP:9999999"], s["terms"] + s["aliases"][:10],
+                       s["diseases"][:40])
+    ),
+    "evidence_reads_nothing_cited": lambda g, s: (lambda r: (r.annotations, r.labels, r.genes))(
+        evidence_reads(g, s["diseases"][:5], [], [], [])
     ),
 }
 
@@ -323,6 +328,8 @@ def test_hostile_input_changes_nothing(graph: KnowledgeGraph, backend: str, requ
         assert graph.variants_by_position([(text, 1), (text, 1, text, text)]) == {}
         hits = graph.search(text, 5)
         assert isinstance(hits, list) and len(hits) <= 5
+        assert case_terms(graph, [text]) == CaseTerms({}, {})
+        assert evidence_reads(graph, [text], [text], [text], [text]) == EvidenceReads({}, {}, {})
     assert graph.terms([]) == {} and graph.search("seizure", 3)
     assert _size(backend, request) == before
 

@@ -184,6 +184,10 @@ def test_active_switch_is_atomic(neo4j_driver: neo4j.Driver, copies: Callable[[s
     assert snapshot_info(neo4j_driver, second.id) is None
     with pytest.raises(GraphUnavailableError, match="no longer complete"):
         pinned.terms(["HP:0001250"])
+    with pytest.raises(GraphUnavailableError, match="no longer complete"):
+        pinned.case_terms(["HP:0001250"])
+    with pytest.raises(GraphUnavailableError, match="no longer complete"):
+        pinned.evidence_reads(["OMIM:154700"], ["HP:0001166"], ["HP:0001166"], ["OMIM:154700"])
     with pytest.raises(SnapshotNotFoundError):
         drop_snapshot(neo4j_driver, first.id)
     with pytest.raises(SnapshotNotFoundError):
