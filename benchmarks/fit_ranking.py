@@ -113,13 +113,13 @@ def rank_of(total: np.ndarray, gold_rows: list[int]) -> float:
 class Protocol:
     """One snapshot's engine and the resolved dev cases (P and PV inputs)."""
 
-    def __init__(self, folder: Path, cases: Path) -> None:
+    def __init__(self, folder: Path, cases: Path, **settings: Any) -> None:
         from raregraph.api.service import build_service
 
         from raregraph.settings import Settings
 
         self.folder = folder
-        self.service = build_service(Settings(snapshot=str(folder)))
+        self.service = build_service(Settings(snapshot=str(folder), **settings))
         self.engine = self.service.engine
         stem = cases.with_suffix("")
         self.p = vectors(self.service, read_jsonl(Path(f"{stem}_p.jsonl")))
@@ -170,6 +170,8 @@ def main() -> None:
     parser.add_argument("--twins-only", action="store_true", help="only step 4 (both protocols)")
     parser.add_argument("--priors-only", action="store_true", help="only step 5 (both protocols; needs --mondo-sssom)")
     parser.add_argument("--disease-prior-only", action="store_true", help="only step 6 (both protocols and RareBench)")
+    parser.add_argument("--orphanet-only", action="store_true",
+                        help="only step 7: the log-prior of Orphanet-only candidates (both protocols and RareBench)")
     parser.add_argument("--rarebench", type=Path, default=EVAL / "rarebench_dev_p.jsonl")
     parser.add_argument("--mondo-sssom", type=Path, help="MONDO SSSOM TSV for step 5's exact twins (skipped without it)")
     args = parser.parse_args()
@@ -178,6 +180,11 @@ def main() -> None:
 
     cases = read_jsonl(args.cases)
     sample_ids = {c["id"] for c in read_jsonl(args.sample)}
+    if args.orphanet_only:
+        fit_orphanet_only_prior({"standard": Protocol(snapshot_folder(None), args.cases, rank_orphanet_only=True),
+                                 "deleaked": Protocol(snapshot_folder(references_of(cases)), args.cases,
+                                                      rank_orphanet_only=True)}, sample_ids, args.rarebench)
+        return
     if args.temperature_only:
         fit_temperatures(Protocol(snapshot_folder(None), args.cases), sample_ids)
         return
@@ -240,6 +247,7 @@ def main() -> None:
     compare_twin_weights(protocols, sample_ids)
     compare_priors(protocols, sample_ids, args.mondo_sssom)
     compare_disease_priors(protocols, sample_ids, args.rarebench)
+    print("7. run with --orphanet-only (it needs engines that rank the Orphanet-only disorders)")
 
 
 def fit_temperatures(proto: Protocol, sample_ids: set[str]) -> None:
@@ -373,8 +381,9 @@ def compare_disease_priors(protocols: dict[str, Protocol], sample_ids: set[str],
     print(f"  chosen: literature_prior={best[1]} coded_prior={best[2]} (mean MRR {best[0]:.4f})")
 
 
-def rarebench_items(proto: Protocol, engine: Any, path: Path) -> list[tuple[np.ndarray, list[int]]]:
-    """(total score, gold rows) of the RareBench dev cases: a gold id may be any id of a candidate's group."""
+def rarebench_items(proto: Protocol, engine: Any, path: Path, with_ids: bool = False) -> list[Any]:
+    """(total score, gold rows) of the RareBench dev cases ((case id, total, gold rows) `with_ids`): a gold id may be
+    any id of a candidate's group."""
     gold = {g["id"]: g["diagnosis_ids"] for g in read_jsonl(path.with_name(path.name.replace("_p.jsonl", "_gold.jsonl")))}
     rows_of: dict[str, list[int]] = {}
     for row, ids in enumerate(engine.groups.members):
@@ -385,7 +394,8 @@ def rarebench_items(proto: Protocol, engine: Any, path: Path) -> list[tuple[np.n
     for case_id, (vector, _) in vectors(proto.service, lines).items():
         rows = sorted({r for d in gold[case_id] for r in rows_of.get(d, [])})
         if rows:
-            items.append((engine.score(vector).total.astype(np.float64), rows))
+            total = engine.score(vector).total.astype(np.float64)
+            items.append((case_id, total, rows) if with_ids else (total, rows))
     return items
 
 
@@ -416,6 +426,90 @@ def with_exact_links(twins: Any, pairs: list[tuple[str, str]], log_prior: float)
     keys = list(value)
     return link_matrix(np.array([k[0] for k in keys]), np.array([k[1] for k in keys]), np.array([value[k] for k in keys]),
                        links.shape)
+
+
+
+# --- step 7: Orphanet-only candidates -------------------------------------------------------------------------
+OFFSET_GRID = (0.0, -0.5, -1.0, -1.5, -2.0, -2.5, -3.0, -3.5, -4.0, -5.0)
+_KEPT = 300  # best scores kept per case and kind of candidate; a gold below them counts as rank > _KEPT
+
+
+class SourceItem:
+    """One case's scores split into the candidates from the ranked databases and the Orphanet-only ones."""
+
+    def __init__(self, total: np.ndarray, added: np.ndarray, gold: list[int], temperature: float) -> None:
+        self.gold_added = bool(added[gold].any()) and not (~added[gold]).any()
+        self.gold = float(total[gold].max())
+        core, extra = total[~added], total[added]
+        self.core = -np.sort(-core)[:_KEPT]
+        self.extra = -np.sort(-extra)[:_KEPT]
+        self.lse_core, self.lse_extra = logsumexp(core / temperature), logsumexp(extra / temperature)
+        self.temperature = temperature
+
+    def rank(self, offset: float) -> float:
+        gold = self.gold + (offset if self.gold_added else 0.0)
+        extra = self.extra + offset
+        first = int((self.core > gold).sum() + (extra > gold).sum()) + 1
+        last = int((self.core >= gold).sum() + (extra >= gold).sum())
+        return (first + max(last, first)) / 2
+
+    def nll(self, offset: float) -> float:
+        t = self.temperature
+        log_gold = self.gold / t + (offset / t if self.gold_added else 0.0)
+        return float(np.logaddexp(self.lse_core, self.lse_extra + offset / t) - log_gold)
+
+
+def fit_orphanet_only_prior(protocols: dict[str, Protocol], sample_ids: set[str], rarebench: Path) -> None:
+    """Step 7: one log-prior offset for the Orphanet-only candidates (RAREGRAPH_RANK_ORPHANET_ONLY), track P.
+
+    Maximum likelihood of the gold under the probability softmax (temperature of track P), the three sets
+    weighted alike: phenopacket-store outside dev_sample, standard and de-leaked, and RareBench dev (the only
+    development population whose diagnoses can be Orphanet-only). Held out: RareBench in 5 folds by case id,
+    each fold's offset fitted without it. dev_sample and the grid are printed as the check.
+    """
+    print("7. Orphanet-only candidates: log-prior offset, track P (top-1 / top-10 / MRR; mean -log p(gold))")
+    sets: dict[str, list[tuple[str, SourceItem]]] = {}
+    for name, proto in protocols.items():
+        engine = proto.engine
+        added = np.isin(np.array(engine.index.disease_ids), np.array(engine.index.also, dtype=object))
+        t = engine.params.probability_temperature
+        source = engine.prior.source if engine.prior.source is not None else np.zeros(len(added))  # fitted from 0
+        for case_id, (vector, _) in sorted(proto.p.items()):
+            if proto.gold.get(case_id):
+                part = f"{name} {'sample' if case_id in sample_ids else 'outside'}"
+                sets.setdefault(part, []).append((case_id, SourceItem(engine.score(vector).total - source, added,
+                                                                       proto.gold[case_id], t)))
+        if name == "standard":
+            rows = rarebench_items(proto, engine, rarebench, with_ids=True)
+            sets["rarebench"] = [(case_id, SourceItem(total - source, added, gold, t)) for case_id, total, gold in rows]
+            print(f"  {int(added.sum())} Orphanet-only candidates; RareBench dev cases whose diagnosis is one: "
+                  f"{sum(item.gold_added for _, item in sets['rarebench'])} of {len(sets['rarebench'])}")
+    fitted_on = ("standard outside", "deleaked outside", "rarebench")
+
+    def objective(offset: float, skip_fold: int | None = None) -> float:
+        parts = []
+        for part in fitted_on:
+            items = [item for case_id, item in sets[part]
+                     if skip_fold is None or part != "rarebench" or _fold(case_id) != skip_fold]
+            parts.append(np.mean([item.nll(offset) for item in items]))
+        return float(np.mean(parts))
+
+    best = minimize_scalar(objective, bounds=(-10.0, 3.0), method="bounded").x
+    print(f"  fitted offset {best:.2f} (all folds)")
+    for offset in (*OFFSET_GRID, round(best, 2)):
+        cells = []
+        for part, items in sets.items():
+            ranks = np.array([item.rank(offset) for _, item in items])
+            cells.append(f"{part} {np.mean(ranks <= 1):.3f}/{np.mean(ranks <= 10):.3f}/{np.mean(1 / ranks):.3f}")
+        print(f"  {offset:5.2f}: " + " | ".join(cells) + f" | objective {objective(offset):.4f}")
+    held = {k: minimize_scalar(lambda x, k=k: objective(x, k), bounds=(-10.0, 3.0), method="bounded").x for k in range(FOLDS)}
+    ranks = np.array([item.rank(held[_fold(case_id)]) for case_id, item in sets["rarebench"]])
+    print("  held-out RareBench folds: offsets " + " ".join(f"{held[k]:.2f}" for k in range(FOLDS))
+          + f"; top-1 {np.mean(ranks <= 1):.3f} top-10 {np.mean(ranks <= 10):.3f} MRR {np.mean(1 / ranks):.3f}")
+
+
+def _fold(case_id: str) -> int:
+    return zlib.crc32(case_id.encode()) % FOLDS
 
 
 if __name__ == "__main__":

@@ -114,7 +114,12 @@ class RankingEngine:
         # stacked scorer costs little more than the universe's alone, and one set of matrices is kept.
         scored = index if twins is None else index.stacked_with(twins.index)
         blocks = () if twins is None else (len(index.disease_ids), len(twins.index.disease_ids))
-        self.phenotype = PhenotypeScorer(scored, params, blocks)
+        sampled = None
+        if index.also:  # the chance level stays over the index's databases (see PhenotypeScorer)
+            added = set(index.also)
+            sampled = np.ones(len(scored.disease_ids), dtype=bool)  # the twins' block keeps all of its own
+            sampled[: len(index.disease_ids)] = [d not in added for d in index.disease_ids]
+        self.phenotype = PhenotypeScorer(scored, params, blocks, sampled)
         self.phenotype.background  # noqa: B018 - computed now (~0.3 s per block, once per engine) rather than on the first case
         self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
 
@@ -163,7 +168,7 @@ class RankingEngine:
             mixed[cases.rows] = together
             case_share = np.exp(component - together)
         prior_scale = params.prior_weight_variants if variants else 1.0
-        total = mixed + genotype + prior_scale * self.prior.log_prior
+        total = mixed + genotype + self.prior.scored(prior_scale)
         temperature = params.probability_temperature_variants if variants else params.probability_temperature
         return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
                           own, twin, twin_scores, prior_scale, cases, case_share)

@@ -129,7 +129,15 @@ def _links(universe: RankingIndex, index: RankingIndex, same_disease: Sequence[S
     twin_row = {d: i for i, d in enumerate(index.disease_ids)}
     listed = universe.disease_position
     itself = {(i, twin_row[d]) for i, ids in enumerate(same_disease) for d in ids if d in twin_row and d in listed}
-    keep = np.array([(r, c) not in itself for r, c in zip(shared.row.tolist(), shared.col.tolist())], dtype=bool)
+    # A twin is the *other* database's description of the disorder. Within one database each disorder is
+    # described once, so an entry sharing a gene with a ranked entry of its own database (an Orphanet-only
+    # disorder, RAREGRAPH_RANK_ORPHANET_ONLY) is an allelic disorder, not a second description: as a twin it
+    # gave that disorder the gene's other diseases' findings (Atypical Werner syndrome took Hutchinson-Gilford
+    # progeria's, dev PV).
+    own_database = [d.split(":", 1)[0] for d in universe.disease_ids]
+    twin_database = [d.split(":", 1)[0] for d in index.disease_ids]
+    keep = np.array([(r, c) not in itself and own_database[r] != twin_database[c]
+                     for r, c in zip(shared.row.tolist(), shared.col.tolist())], dtype=bool)
     rows, cols = shared.row[keep], shared.col[keep]
     links = link_matrix(rows, cols, -np.log(n_genes[cols]), (len(universe.disease_ids), len(index.disease_ids)))
     log.debug("gene twins: %d links for %d universe diseases", links.nnz, int((np.diff(links.indptr) > 0).sum()))
