@@ -43,6 +43,13 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
    2025 snapshot and phenopacket-store only, the literature term ranked lower (lambda 0.25: standard MRR
    0.580 -> 0.571 outside dev_sample), which is why it was not used before RareBench was measured.
 
+7. orphanet_only_prior (retrieval/prior.py; `--orphanet-only`, ~3 min): the log-prior of the Orphanet-only
+   candidates (RAREGRAPH_RANK_ORPHANET_ONLY), maximum likelihood of the gold under the track-P softmax, three
+   sets weighted alike: phenopacket-store outside dev_sample, standard and de-leaked, and RareBench dev (whose
+   diagnoses may be Orphanet-only; also in 5 folds by case, each fitted without its fold). 2026-12-03: -3.51
+   (folds -3.0 to -4.0), RareBench top-1 / top-10 0.337 / 0.678 at 0 -> 0.352 / 0.687; 1,048 candidates, the
+   diagnosis of 4 of 332 RareBench dev patients.
+
 Nothing learned is specific to a disease, gene or reference: three global weights, one background
 weight and two prior weights, fitted with disease-grouped folds or on cases outside dev_sample.
 """
