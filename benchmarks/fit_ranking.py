@@ -21,9 +21,11 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
     .venv/bin/python benchmarks/fit_ranking.py [--cases ../shared/data/eval/dev_cases.jsonl]
         [--sample ../shared/data/eval/dev_sample.jsonl] [--per-disease 12] [--background-variants 1.0]
 
-3. probability_temperature(_variants): the softmax temperature maximising the gold group's
-   likelihood, per track, on the in-universe dev cases outside dev_sample (standard snapshot);
-   ranking is unchanged by it. `--temperature-only` runs just this step.
+3. probability_temperature(_variants) and temperature_terms(_variants): the softmax temperature
+   T0 x (n_present / 8) ** c maximising the gold group's likelihood, per track, on the in-universe dev
+   cases outside dev_sample (standard snapshot); ranking is unchanged by it. `--temperature-only` runs
+   just this step. 2026-12-03 (Orphanet-only candidates on, 3,145 cases): P 0.584 x (n / 8) ** 0.430, PV
+   0.633 x (n / 8) ** 0.292; dev_sample mean -log p(gold) P 1.617 fixed -> 1.491, PV 0.324 -> 0.314.
 
 4. twin_weight(_variants) (retrieval/twins.py): top-1 / top-10 / MRR on the dev cases outside
    dev_sample for a small grid, per track, on both protocols (the de-leaked one built without
@@ -177,6 +179,8 @@ def main() -> None:
     parser.add_argument("--twins-only", action="store_true", help="only step 4 (both protocols)")
     parser.add_argument("--priors-only", action="store_true", help="only step 5 (both protocols; needs --mondo-sssom)")
     parser.add_argument("--disease-prior-only", action="store_true", help="only step 6 (both protocols and RareBench)")
+    parser.add_argument("--twin-links", action="store_true",
+                        help="only step 8: twin_fanout / twin_resemblance grid (both protocols and RareBench)")
     parser.add_argument("--orphanet-only", action="store_true",
                         help="only step 7: the log-prior of Orphanet-only candidates (both protocols and RareBench)")
     parser.add_argument("--rarebench", type=Path, default=EVAL / "rarebench_dev_p.jsonl")
@@ -199,6 +203,9 @@ def main() -> None:
                  "deleaked": Protocol(snapshot_folder(references_of(cases)), args.cases)}
     if args.twins_only:
         compare_twin_weights(protocols, sample_ids)
+        return
+    if args.twin_links:
+        compare_twin_links(protocols, sample_ids, args.rarebench)
         return
     if args.priors_only:
         compare_priors(protocols, sample_ids, args.mondo_sssom)
@@ -258,7 +265,10 @@ def main() -> None:
 
 
 def fit_temperatures(proto: Protocol, sample_ids: set[str]) -> None:
-    """Step 3: the softmax temperature per track, by the gold group's likelihood outside dev_sample."""
+    """Step 3: the softmax temperature per track, T0 x (n_present / TERMS_REFERENCE) ** c, by the gold group's
+    likelihood outside dev_sample; the fixed temperature (c = 0) beside it."""
+    from raregraph.retrieval.scoring import TERMS_REFERENCE
+
     print("3. probability temperature (standard snapshot; fitted outside dev_sample, checked on it)")
     engine, groups = proto.engine, proto.engine.groups.group_of
     n_groups = int(groups.max()) + 1
@@ -269,15 +279,20 @@ def fit_temperatures(proto: Protocol, sample_ids: set[str]) -> None:
                 continue
             best = np.full(n_groups, -np.inf)
             np.maximum.at(best, groups, engine.score(vector, hits).total.astype(np.float64))
-            item = (best, sorted({int(groups[r]) for r in proto.gold[case_id]}))
+            item = (best, sorted({int(groups[r]) for r in proto.gold[case_id]}),
+                    np.log(max(len(vector.present), 1) / TERMS_REFERENCE))
             (check if case_id in sample_ids else fit).append(item)
 
-        def nll(t: float, items: list[tuple[np.ndarray, list[int]]]) -> float:
-            return float(np.mean([logsumexp(b / t) - logsumexp(b[g] / t) for b, g in items]))
+        def nll(w: np.ndarray, items: list[tuple[np.ndarray, list[int], float]]) -> float:
+            t = [np.exp(w[0] + w[1] * x) for _, _, x in items]
+            return float(np.mean([logsumexp(b / ti) - logsumexp(b[g] / ti) for (b, g, _), ti in zip(items, t)]))
 
-        t = minimize_scalar(lambda x: nll(x, fit), bounds=(0.05, 5.0), method="bounded").x
-        print(f"  {track}: temperature {t:.3f} ({len(fit)} cases); dev_sample mean -log p(gold) "
-              f"{nll(1.0, check):.3f} at 1.0 -> {nll(t, check):.3f}")
+        fixed = minimize_scalar(lambda x: nll(np.array([np.log(x), 0.0]), fit), bounds=(0.05, 5.0), method="bounded").x
+        w = minimize(lambda w: nll(w, fit), np.array([np.log(fixed), 0.0]), method="Nelder-Mead",
+                     options={"xatol": 1e-4, "fatol": 1e-6}).x
+        print(f"  {track}: temperature {np.exp(w[0]):.3f} x (n_present / {TERMS_REFERENCE}) ** {w[1]:.3f} ({len(fit)} cases; "
+              f"fixed: {fixed:.3f}); dev_sample mean -log p(gold) {nll(np.zeros(2), check):.3f} at 1.0, "
+              f"{nll(np.array([np.log(fixed), 0.0]), check):.3f} fixed, {nll(w, check):.3f} with the term count")
 
 
 def compare_twin_weights(protocols: dict[str, Protocol], sample_ids: set[str]) -> None:
@@ -297,6 +312,43 @@ def compare_twin_weights(protocols: dict[str, Protocol], sample_ids: set[str]) -
                 ranks = np.array([rank_of(engine.score(*cases[i]).total, proto.gold[i]) for i in ids])
                 row.append(f"{weight}: {np.mean(ranks <= 1):.3f}/{np.mean(ranks <= 10):.3f}/{np.mean(1 / ranks):.3f}")
             print(f"  {name} {track} ({len(ids)} cases)  " + "  ".join(row))
+
+
+TWIN_LINK_GRID = ((0.0, 0.0), (0.0, 0.25), (0.0, 0.5), (0.0, 1.0), (0.5, 0.0), (0.5, 0.5), (1.0, 0.0))
+
+
+def compare_twin_links(protocols: dict[str, Protocol], sample_ids: set[str], rarebench: Path) -> None:
+    """Step 8: the twin link's prior (twin_resemblance, twin_fanout; retrieval/twins.py), track P and PV: MRR
+    outside dev_sample on both protocols and on RareBench dev, top-1 / top-10 on dev_sample."""
+    from raregraph.etl.snapshot import Snapshot
+    from raregraph.retrieval.engine import RankingEngine
+    from raregraph.retrieval.twins import GeneTwins
+
+    print("8. twin links (resemblance, fanout): P outside MRR std / de-leaked | RareBench MRR | dev_sample P top-1/top-10 "
+          "std / de-leaked | PV dev_sample top-1 std / de-leaked")
+    for resemblance, fanout in TWIN_LINK_GRID:
+        cells: dict[str, str] = {}
+        for name, proto in protocols.items():
+            base = proto.engine
+            params = replace(base.params, twin_resemblance=resemblance, twin_fanout=fanout)
+            twins = GeneTwins.load(Snapshot.open(proto.folder), base.index, params, databases=("ORPHA",),
+                                   same_disease=base.groups.members)
+            engine = RankingEngine(base.index, params, base.groups, twins, base.prior)
+            for track, cases in (("P", proto.p), ("PV", proto.pv)):
+                for inside in (False, True):
+                    if track == "PV" and not inside:
+                        continue
+                    ids = [i for i in sorted(cases) if proto.gold.get(i) and (i in sample_ids) == inside]
+                    ranks = np.array([rank_of(engine.score(*cases[i]).total, proto.gold[i]) for i in ids])
+                    key = f"{name} {track} {'sample' if inside else 'outside'}"
+                    cells[key] = (f"{np.mean(1 / ranks):.3f}" if not inside else
+                                  f"{np.mean(ranks <= 1):.3f}/{np.mean(ranks <= 10):.3f}" if track == "P" else f"{np.mean(ranks <= 1):.3f}")
+            if name == "standard":
+                ranks = np.array([rank_of(total, gold) for total, gold in rarebench_items(proto, engine, rarebench)])
+                cells["rarebench"] = f"{np.mean(1 / ranks):.3f}"
+        print(f"  {resemblance:.2f} {fanout:.2f}: {cells['standard P outside']} / {cells['deleaked P outside']} | "
+              f"{cells['rarebench']} | {cells['standard P sample']} / {cells['deleaked P sample']} | "
+              f"{cells['standard PV sample']} / {cells['deleaked PV sample']}")
 
 
 def compare_priors(protocols: dict[str, Protocol], sample_ids: set[str], mondo_sssom: Path | None) -> None:

@@ -169,7 +169,7 @@ class RankingEngine:
             case_share = np.exp(component - together)
         prior_scale = params.prior_weight_variants if variants else 1.0
         total = mixed + genotype + self.prior.scored(prior_scale)
-        temperature = params.probability_temperature_variants if variants else params.probability_temperature
+        temperature = params.temperature(len(case.present), bool(variants))
         return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
                           own, twin, twin_scores, prior_scale, cases, case_share)
 

@@ -14,6 +14,8 @@ import scipy.sparse as sp
 from raregraph.kg.ontology_math import concatenated_ranges
 from raregraph.retrieval.index import INHERITANCE_MODES, RankingIndex
 
+TERMS_REFERENCE = 8  # present terms at which the softmax temperature is probability_temperature (the dev median)
+
 __all__ = ["ScoringParams", "CaseVector", "VariantHit", "TermWin", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
 
 
@@ -42,10 +44,17 @@ class ScoringParams:
     # benchmarks/fit_ranking.py): a variant in a disease gene adds gene_scale x log(n_genes / n_case_genes)
     # + gene_bonus; zygosity contradicting every mode of inheritance costs zygosity_mismatch.
     # Probability = softmax(total / temperature) over the universe: the ranking is unchanged, the
-    # spread is fitted by the gold's likelihood on the 2,702 in-universe dev cases outside dev_sample
-    # (benchmarks/fit_ranking.py --temperature-only); at 1.0 track P was under-confident.
-    probability_temperature: float = 0.57
-    probability_temperature_variants: float = 0.69
+    # spread is fitted by the gold's likelihood on the ~3,150 in-universe dev cases outside dev_sample
+    # (benchmarks/fit_ranking.py --temperature-only); at 1.0 track P was under-confident. The temperature
+    # is probability_temperature x (n_present / TERMS_REFERENCE) ** temperature_terms: summed term evidence
+    # grows with the term count faster than what the terms tell (they are not independent), so one
+    # temperature for all made cases with many terms over-confident and cases with few under-confident
+    # (benchmarks/calibration.py, dev_sample ECE P 0.081 -> 0.046, PV 0.067 -> 0.032, RareBench dev 0.152 -> 0.111).
+    # A fixed temperature was 0.57 / 0.69.
+    probability_temperature: float = 0.58
+    probability_temperature_variants: float = 0.63
+    temperature_terms: float = 0.43
+    temperature_terms_variants: float = 0.29
     # Gene twins (retrieval/twins.py): a twin description sharing the disease's gene enters the
     # phenotype likelihood as a mixture component with prior twin_weight / n_genes(twin). 1.0 without
     # variants: a one-gene twin weighs as much as the disease's own entry; on the dev cases outside
@@ -55,6 +64,11 @@ class ScoringParams:
     # on both protocols).
     twin_weight: float = 1.0
     twin_weight_variants: float = 0.25
+    # A twin's prior for one universe disease also has resemblance(disease, twin) ** twin_resemblance and
+    # (universe diseases linked to the twin) ** -twin_fanout (retrieval/twins.py): allelic disorders of one gene
+    # otherwise all took the same twin's description. 0 / 0: off.
+    twin_resemblance: float = 0.0
+    twin_fanout: float = 0.0
     gene_scale: float = 2.10
     gene_bonus: float = 0.34
     zygosity_mismatch: float = 4.66
@@ -94,6 +108,12 @@ class ScoringParams:
     # case_weight (a twin of one gene weighs 1.0 too). Not fitted: the split-halves benchmark
     # (benchmarks/case_evidence.py) is the only measurement, and fitting on it would grade itself.
     case_weight: float = 1.0
+
+    def temperature(self, n_present: int, variants: bool) -> float:
+        """The softmax temperature of a case with `n_present` present terms (see probability_temperature)."""
+        base, exponent = ((self.probability_temperature_variants, self.temperature_terms_variants) if variants
+                          else (self.probability_temperature, self.temperature_terms))
+        return base * (max(n_present, 1) / TERMS_REFERENCE) ** exponent
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.engine import RankingEngine
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, ScoringParams, VariantHit
-from raregraph.retrieval.twins import GeneTwins
+from raregraph.retrieval.twins import GeneTwins, resemblance
 
 from raregraph.models import CaseRequest
 from raregraph.settings import Settings
@@ -175,3 +175,22 @@ def test_one_stacked_scorer_scores_each_block_as_if_alone(index: RankingIndex, t
     assert np.allclose(stacked[n:], alone[1].scores(case), atol=1e-5)
     with pytest.raises(ValueError, match="do not add up"):
         PhenotypeScorer(index, ScoringParams(), blocks=(n - 1,))
+
+
+def test_a_twin_linked_to_several_diseases_is_shared_among_them(default_snapshot: Snapshot, index: RankingIndex,
+                                                                 twins: GeneTwins) -> None:
+    """twin_fanout f: a twin linked to k universe diseases (allelic disorders of its gene) has prior k ** -f for each."""
+    split = GeneTwins.load(default_snapshot, index, replace(ScoringParams(), twin_fanout=1.0), databases=("ORPHA",),
+                           same_disease=[(d,) for d in index.disease_ids])
+    assert split is not None
+    fan = np.bincount(twins.links.indices, minlength=len(twins.index.disease_ids))
+    assert fan.max() > 1
+    assert np.array_equal(split.links.indices, twins.links.indices)
+    assert np.allclose(split.links.data, twins.links.data - np.log(fan[twins.links.indices]), atol=1e-5)
+
+
+def test_a_description_resembles_itself_fully(index: RankingIndex) -> None:
+    rows = np.array([r for r in range(0, len(index.disease_ids), 97) if index.direct[r].nnz])
+    assert np.allclose(resemblance(index, index, rows, rows), 1.0)
+    other = (rows + 1) % len(index.disease_ids)
+    assert (resemblance(index, index, rows, other) < 1.0 - 1e-6).mean() > 0.9
