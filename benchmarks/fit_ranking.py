@@ -24,8 +24,9 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
 3. probability_temperature(_variants) and temperature_terms(_variants): the softmax temperature
    T0 x (n_present / 8) ** c maximising the gold group's likelihood, per track, on the in-universe dev
    cases outside dev_sample (standard snapshot); ranking is unchanged by it. `--temperature-only` runs
-   just this step. 2026-12-03 (Orphanet-only candidates on, 3,145 cases): P 0.584 x (n / 8) ** 0.430, PV
-   0.633 x (n / 8) ** 0.292; dev_sample mean -log p(gold) P 1.617 fixed -> 1.491, PV 0.324 -> 0.314.
+   just this step. 2026-12-03 (Orphanet-only candidates and the twin link prior on, 3,145 cases): P 0.604 x
+   (n / 8) ** 0.454, PV 0.633 x (n / 8) ** 0.292; dev_sample mean -log p(gold) P 1.593 fixed -> 1.443, PV 0.324
+   -> 0.314.
 
 4. twin_weight(_variants) (retrieval/twins.py): top-1 / top-10 / MRR on the dev cases outside
    dev_sample for a small grid, per track, on both protocols (the de-leaked one built without
@@ -51,6 +52,13 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
    diagnoses may be Orphanet-only; also in 5 folds by case, each fitted without its fold). 2026-12-03: -3.51
    (folds -3.0 to -4.0), RareBench top-1 / top-10 0.337 / 0.678 at 0 -> 0.352 / 0.687; 1,048 candidates, the
    diagnosis of 4 of 332 RareBench dev patients.
+
+8. twin_resemblance / twin_fanout (retrieval/twins.py; `--twin-links`, ~6 min): a grid, track P (PV columns:
+   its own links, which stay plain), chosen by step 6's rule. 2026-12-03, (resemblance, fanout): MRR outside
+   dev_sample standard / de-leaked | RareBench MRR | dev_sample top-1/top-10 standard / de-leaked:
+   (0, 0) 0.658 / 0.410 | 0.445 | 0.745/0.881 / 0.254/0.548; (0, 0.5) 0.664 / 0.407 | 0.458 | 0.750/0.884 /
+   0.246/0.544; (0.5, 0) 0.659 / 0.398 | 0.461 | 0.752/0.886 / 0.262/0.548; (0.5, 0.5) 0.664 / 0.389 | 0.466 |
+   0.755/0.892 / 0.254/0.544 (chosen); (1, 0) 0.652 / 0.370 | 0.469.
 
 Nothing learned is specific to a disease, gene or reference: three global weights, one background
 weight and two prior weights, fitted with disease-grouped folds or on cases outside dev_sample.

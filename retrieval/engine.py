@@ -73,6 +73,7 @@ class ScoredCase:
     prior_scale: float = 1.0  # share of the disease prior in `total` (ScoringParams.prior_weight_variants with variants)
     cases: CaseDescriptions | None = None  # the confirmed cases scored with (RAREGRAPH_CASE_EVIDENCE)
     case_share: np.ndarray | None = None  # `(len(cases.rows),)`: fraction of each described disease's phenotype likelihood its cases supply
+    variants: bool = False  # scored with candidate variants (the twin links and weights of that track)
 
     def twin_share(self, row: int) -> float:
         """Fraction of disease `row`'s phenotype likelihood its gene twin supplies (0 without one)."""
@@ -157,7 +158,7 @@ class RankingEngine:
         own = params.phenotype_scale * (phenotype - background)
         mixed, twin, twin_scores = own, None, None
         if self.twins is not None and twin_weight > 0 and (case.present or case.excluded):
-            twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:])
+            twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:], bool(variants))
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
         case_share = None
@@ -171,7 +172,7 @@ class RankingEngine:
         total = mixed + genotype + self.prior.scored(prior_scale)
         temperature = params.temperature(len(case.present), bool(variants))
         return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
-                          own, twin, twin_scores, prior_scale, cases, case_share)
+                          own, twin, twin_scores, prior_scale, cases, case_share, bool(variants))
 
     def rows_by_id(self) -> dict[str, int]:
         """Universe row of every disease id a universe disease is known by (an equivalent: its group's first row)."""
@@ -189,7 +190,7 @@ class RankingEngine:
         """The gene twin that contributed to universe disease `row` for this case, or None."""
         if self.twins is None or scored.twin_scores is None or not np.isfinite(scored.twin[row]):
             return None
-        return self.twins.best(row, scored.twin_scores, scored.twin_share(row))
+        return self.twins.best(row, scored.twin_scores, scored.twin_share(row), scored.variants)
 
     def rank(self, scored: ScoredCase, *, top: int) -> list[Ranked]:
         """Top `top` groups, best first (ties by id), with a probability from a softmax over all groups."""
