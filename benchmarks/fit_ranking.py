@@ -49,9 +49,10 @@ How the constants in `retrieval/scoring.py` were chosen (2026-11-23, dev split, 
 7. orphanet_only_prior (retrieval/prior.py; `--orphanet-only`, ~3 min): the log-prior of the Orphanet-only
    candidates (RAREGRAPH_RANK_ORPHANET_ONLY), maximum likelihood of the gold under the track-P softmax, three
    sets weighted alike: phenopacket-store outside dev_sample, standard and de-leaked, and RareBench dev (whose
-   diagnoses may be Orphanet-only; also in 5 folds by case, each fitted without its fold). 2026-12-03: -3.51
-   (folds -3.0 to -4.0), RareBench top-1 / top-10 0.337 / 0.678 at 0 -> 0.352 / 0.687; 1,048 candidates, the
-   diagnosis of 4 of 332 RareBench dev patients.
+   diagnoses may be Orphanet-only; also in 5 folds by case, each fitted without its fold), each case at its own
+   temperature. 2026-12-03, with the twin link prior (step 8): -3.80 (folds -3.4 to -4.3), RareBench top-1 /
+   top-10 0.343 / 0.693 at 0 -> 0.361 / 0.702; 1,048 candidates, the diagnosis of 4 of 332 RareBench dev
+   patients (before step 8, at track P's fixed temperature: -3.51).
 
 8. twin_resemblance / twin_fanout (retrieval/twins.py; `--twin-links`, ~6 min): a grid, track P (PV columns:
    its own links, which stay plain), chosen by step 6's rule. 2026-12-03, (resemblance, fanout): MRR outside
@@ -449,8 +450,8 @@ def compare_disease_priors(protocols: dict[str, Protocol], sample_ids: set[str],
 
 
 def rarebench_items(proto: Protocol, engine: Any, path: Path, with_ids: bool = False) -> list[Any]:
-    """(total score, gold rows) of the RareBench dev cases ((case id, total, gold rows) `with_ids`): a gold id may be
-    any id of a candidate's group."""
+    """(total score, gold rows) of the RareBench dev cases ((case id, total, gold rows, temperature) `with_ids`): a
+    gold id may be any id of a candidate's group."""
     gold = {g["id"]: g["diagnosis_ids"] for g in read_jsonl(path.with_name(path.name.replace("_p.jsonl", "_gold.jsonl")))}
     rows_of: dict[str, list[int]] = {}
     for row, ids in enumerate(engine.groups.members):
@@ -461,8 +462,9 @@ def rarebench_items(proto: Protocol, engine: Any, path: Path, with_ids: bool = F
     for case_id, (vector, _) in vectors(proto.service, lines).items():
         rows = sorted({r for d in gold[case_id] for r in rows_of.get(d, [])})
         if rows:
-            total = engine.score(vector).total.astype(np.float64)
-            items.append((case_id, total, rows) if with_ids else (total, rows))
+            scored = engine.score(vector)
+            total = scored.total.astype(np.float64)
+            items.append((case_id, total, rows, scored.temperature) if with_ids else (total, rows))
     return items
 
 
@@ -529,7 +531,7 @@ class SourceItem:
 def fit_orphanet_only_prior(protocols: dict[str, Protocol], sample_ids: set[str], rarebench: Path) -> None:
     """Step 7: one log-prior offset for the Orphanet-only candidates (RAREGRAPH_RANK_ORPHANET_ONLY), track P.
 
-    Maximum likelihood of the gold under the probability softmax (temperature of track P), the three sets
+    Maximum likelihood of the gold under the probability softmax (each case's temperature), the three sets
     weighted alike: phenopacket-store outside dev_sample, standard and de-leaked, and RareBench dev (the only
     development population whose diagnoses can be Orphanet-only). Held out: RareBench in 5 folds by case id,
     each fold's offset fitted without it. dev_sample and the grid are printed as the check.
@@ -539,16 +541,17 @@ def fit_orphanet_only_prior(protocols: dict[str, Protocol], sample_ids: set[str]
     for name, proto in protocols.items():
         engine = proto.engine
         added = np.isin(np.array(engine.index.disease_ids), np.array(engine.index.also, dtype=object))
-        t = engine.params.probability_temperature
         source = engine.prior.source if engine.prior.source is not None else np.zeros(len(added))  # fitted from 0
         for case_id, (vector, _) in sorted(proto.p.items()):
             if proto.gold.get(case_id):
                 part = f"{name} {'sample' if case_id in sample_ids else 'outside'}"
-                sets.setdefault(part, []).append((case_id, SourceItem(engine.score(vector).total - source, added,
-                                                                       proto.gold[case_id], t)))
+                scored = engine.score(vector)
+                sets.setdefault(part, []).append((case_id, SourceItem(scored.total - source, added, proto.gold[case_id],
+                                                                       scored.temperature)))
         if name == "standard":
             rows = rarebench_items(proto, engine, rarebench, with_ids=True)
-            sets["rarebench"] = [(case_id, SourceItem(total - source, added, gold, t)) for case_id, total, gold in rows]
+            sets["rarebench"] = [(case_id, SourceItem(total - source, added, gold, temperature))
+                                 for case_id, total, gold, temperature in rows]
             print(f"  {int(added.sum())} Orphanet-only candidates; RareBench dev cases whose diagnosis is one: "
                   f"{sum(item.gold_added for _, item in sets['rarebench'])} of {len(sets['rarebench'])}")
     fitted_on = ("standard outside", "deleaked outside", "rarebench")

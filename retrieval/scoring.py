@@ -49,7 +49,7 @@ class ScoringParams:
     # is probability_temperature x (n_present / TERMS_REFERENCE) ** temperature_terms: summed term evidence
     # grows with the term count faster than what the terms tell (they are not independent), so one
     # temperature for all made cases with many terms over-confident and cases with few under-confident
-    # (benchmarks/calibration.py, dev_sample ECE P 0.081 -> 0.047, PV 0.067 -> 0.032, RareBench dev 0.152 -> 0.121).
+    # (benchmarks/calibration.py, dev_sample ECE P 0.081 -> 0.047, PV 0.067 -> 0.032, RareBench dev 0.152 -> 0.119).
     # A fixed temperature was 0.57 / 0.69.
     probability_temperature: float = 0.60
     probability_temperature_variants: float = 0.63
@@ -107,7 +107,7 @@ class ScoringParams:
     # Orphanet-only candidates (RAREGRAPH_RANK_ORPHANET_ONLY, retrieval/prior.py): their log-prior, with or without
     # variants. Maximum likelihood on phenopacket-store outside dev_sample (both protocols) and RareBench dev,
     # weighted alike (benchmarks/fit_ranking.py --orphanet-only).
-    orphanet_only_prior: float = -3.5
+    orphanet_only_prior: float = -3.8
     # Confirmed cases (retrieval/case_evidence.py, RAREGRAPH_CASE_EVIDENCE): the description a disease's
     # confirmed cases make enters its phenotype likelihood as one more mixture component with prior
     # case_weight (a twin of one gene weighs 1.0 too). Not fitted: the split-halves benchmark
