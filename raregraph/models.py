@@ -184,7 +184,8 @@ class PriorOut(BaseModel):
     """What the ranking assumed of the disease before any phenotype: how often it is met, by two proxies."""
 
     log_prior: float = Field(description="Nats added to the candidate's score: literature_prior x log(1 + publications)"
-                                         " + coded_prior when it has a clinical code (retrieval/prior.py)")
+                                         " + coded_prior when it has a clinical code (neither with variants), plus"
+                                         " orphanet_only_prior for an Orphanet-only disorder (retrieval/prior.py)")
     publications: int = Field(description="Distinct PubMed ids its phenotype annotations cite")
     clinical_code: str | None = Field(None, description="Its exact MedDRA term (Orphadata product 1), if any: a disease "
                                                         "with its own clinical code is met in practice")

@@ -53,9 +53,10 @@ class Settings(BaseSettings):
         ),
     )
     rank_orphanet_only: bool = Field(
-        False, description="Also rank the Orphanet disorders (level Disorder, not groups or subtypes) that have no "
-                           "OMIM mapping of any kind, when the snapshot holds Orphadata product 1; IC stays over "
-                           "rank_databases",
+        True, description="Also rank the Orphanet disorders (level Disorder, not groups or subtypes) that have no "
+                          "OMIM mapping of any kind and no exact (MONDO) OMIM equivalent, when the snapshot holds "
+                          "Orphadata product 1, at the fitted log-prior orphanet_only_prior; IC and the chance level "
+                          "stay over rank_databases, so no other disease's score changes",
     )
     unknown_frequency: float = Field(0.5, gt=0, le=1, description="Frequency assumed for annotations that give none")
 

@@ -73,6 +73,7 @@ class ScoredCase:
     prior_scale: float = 1.0  # share of the disease prior in `total` (ScoringParams.prior_weight_variants with variants)
     cases: CaseDescriptions | None = None  # the confirmed cases scored with (RAREGRAPH_CASE_EVIDENCE)
     case_share: np.ndarray | None = None  # `(len(cases.rows),)`: fraction of each described disease's phenotype likelihood its cases supply
+    variants: bool = False  # scored with candidate variants (the twin links and weights of that track)
 
     def twin_share(self, row: int) -> float:
         """Fraction of disease `row`'s phenotype likelihood its gene twin supplies (0 without one)."""
@@ -114,7 +115,12 @@ class RankingEngine:
         # stacked scorer costs little more than the universe's alone, and one set of matrices is kept.
         scored = index if twins is None else index.stacked_with(twins.index)
         blocks = () if twins is None else (len(index.disease_ids), len(twins.index.disease_ids))
-        self.phenotype = PhenotypeScorer(scored, params, blocks)
+        sampled = None
+        if index.also:  # the chance level stays over the index's databases (see PhenotypeScorer)
+            added = set(index.also)
+            sampled = np.ones(len(scored.disease_ids), dtype=bool)  # the twins' block keeps all of its own
+            sampled[: len(index.disease_ids)] = [d not in added for d in index.disease_ids]
+        self.phenotype = PhenotypeScorer(scored, params, blocks, sampled)
         self.phenotype.background  # noqa: B018 - computed now (~0.3 s per block, once per engine) rather than on the first case
         self.gene_lookup = index.gene_position()  # gene row by id and by upper-case symbol
 
@@ -152,7 +158,7 @@ class RankingEngine:
         own = params.phenotype_scale * (phenotype - background)
         mixed, twin, twin_scores = own, None, None
         if self.twins is not None and twin_weight > 0 and (case.present or case.excluded):
-            twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:])
+            twin, twin_scores = self.twins.mix(stacked[n:].astype(np.float64) - chance[n:], bool(variants))
             twin += np.log(twin_weight)
             mixed = np.logaddexp(own, twin)
         case_share = None
@@ -163,10 +169,10 @@ class RankingEngine:
             mixed[cases.rows] = together
             case_share = np.exp(component - together)
         prior_scale = params.prior_weight_variants if variants else 1.0
-        total = mixed + genotype + prior_scale * self.prior.log_prior
-        temperature = params.probability_temperature_variants if variants else params.probability_temperature
+        total = mixed + genotype + self.prior.scored(prior_scale)
+        temperature = params.temperature(len(case.present), bool(variants))
         return ScoredCase(phenotype, genotype, total.astype(np.float32), background.astype(np.float32), temperature,
-                          own, twin, twin_scores, prior_scale, cases, case_share)
+                          own, twin, twin_scores, prior_scale, cases, case_share, bool(variants))
 
     def rows_by_id(self) -> dict[str, int]:
         """Universe row of every disease id a universe disease is known by (an equivalent: its group's first row)."""
@@ -184,7 +190,7 @@ class RankingEngine:
         """The gene twin that contributed to universe disease `row` for this case, or None."""
         if self.twins is None or scored.twin_scores is None or not np.isfinite(scored.twin[row]):
             return None
-        return self.twins.best(row, scored.twin_scores, scored.twin_share(row))
+        return self.twins.best(row, scored.twin_scores, scored.twin_share(row), scored.variants)
 
     def rank(self, scored: ScoredCase, *, top: int) -> list[Ranked]:
         """Top `top` groups, best first (ties by id), with a probability from a softmax over all groups."""

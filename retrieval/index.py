@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from raregraph.etl.merge import connected_ids
 from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.model import DiseaseId, HpoId
 from raregraph.kg.ontology import SnapshotOntology
@@ -22,7 +23,7 @@ from raregraph.staging import remove_orphans, staging_path
 __all__ = ["RankingIndex", "INHERITANCE_MODES", "CACHE_VERSION"]
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 4  # bump when the cached arrays change meaning
+CACHE_VERSION = 5  # bump when the cached arrays change meaning
 
 # HPO mode-of-inheritance terms the genotype model distinguishes (descendants count as the mode).
 INHERITANCE_MODES: dict[str, str] = {
@@ -63,6 +64,9 @@ class RankingIndex:
     disease_genes: sp.csr_matrix
     inheritance: np.ndarray
     unknown_frequency: float
+    # Diseases ranked beyond the index's databases (`load(also=...)`, the Orphanet-only disorders): candidates
+    # that leave how the others are scored alone (IC and the chance-level sample stay over the databases).
+    also: tuple[DiseaseId, ...] = ()
 
     @property
     def disease_position(self) -> dict[str, int]:
@@ -149,6 +153,7 @@ class RankingIndex:
             disease_ids=disease_ids, disease_names=tuple(names.get(d, "") for d in disease_ids),
             direct=direct, freq=freq, negated=negated, gene_ids=gene_ids, gene_symbols=gene_symbols,
             disease_genes=disease_genes, inheritance=inheritance, unknown_frequency=unknown_frequency,
+            also=tuple(d for d in disease_ids if d in set(also) and d.split(":", 1)[0] not in databases),
         )
 
     def _write(self, folder: Path) -> None:
@@ -163,6 +168,7 @@ class RankingIndex:
             "snapshot_id": self.snapshot_id, "term_ids": list(self.term_ids), "disease_ids": list(self.disease_ids),
             "disease_names": list(self.disease_names), "gene_ids": list(self.gene_ids),
             "gene_symbols": list(self.gene_symbols), "unknown_frequency": self.unknown_frequency,
+            "also": list(self.also),
         }
         (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         try:
@@ -184,6 +190,7 @@ class RankingIndex:
             gene_ids=tuple(meta["gene_ids"]), gene_symbols=tuple(meta["gene_symbols"]),
             disease_genes=sp.load_npz(folder / "disease_genes.npz").tocsr(),
             inheritance=np.load(folder / "inheritance.npy"), unknown_frequency=float(meta["unknown_frequency"]),
+            also=tuple(meta.get("also", ())),
         )
 
 
@@ -242,11 +249,18 @@ def _inheritance_flags(
 
 def orphanet_only_disorders(snapshot: Snapshot) -> tuple[str, ...]:
     """Orphanet disorders (classification level "Disorder": no groups, no subtypes) with no OMIM mapping of any
-    kind, not obsolete; empty without Orphadata product 1."""
+    kind, not obsolete, and not the same disease as an OMIM entry through exact mappings (MONDO's): such an entry
+    is already ranked as its OMIM equivalent's twin, which it would stop being as a candidate of its own
+    (retrieval/twins.py). Empty without Orphadata product 1."""
     diseases = snapshot.table("diseases")
-    mapped = snapshot.table("disease_xrefs").filter(pl.col("xref_database") == "OMIM")["disease_id"].unique()
+    xrefs = snapshot.table("disease_xrefs")
+    mapped = set(xrefs.filter(pl.col("xref_database") == "OMIM")["disease_id"].unique().to_list())
+    exact = xrefs.filter(pl.col("mapping_exact").fill_null(False)) if "mapping_exact" in xrefs.columns else xrefs.clear()
+    root_of = connected_ids(exact.select("disease_id", "xref_id").rows())
+    omim_groups = {root for member, root in root_of.items() if member.startswith("OMIM:")}
+    mapped |= {member for member, root in root_of.items() if root in omim_groups}
     chosen = diseases.filter(
         (pl.col("database") == "ORPHA") & (pl.col("disorder_group") == "Disorder")
-        & ~pl.col("obsolete").fill_null(False) & ~pl.col("id").is_in(mapped.implode())
+        & ~pl.col("obsolete").fill_null(False) & ~pl.col("id").is_in(sorted(mapped))
     )
     return tuple(sorted(chosen["id"].to_list()))

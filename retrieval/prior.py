@@ -12,11 +12,17 @@ uses two proxies for how often a disease is met, each read from a release file o
 
 log prior = literature_prior x log(1 + publications) + coded_prior x [clinical code]; the weights are
 fitted on both development populations at once (README "How ranking works").
+
+A third term is the candidate's source: an Orphanet-only disorder (RAREGRAPH_RANK_ORPHANET_ONLY: no OMIM
+entry) gets orphanet_only_prior, with or without variants. Its annotations cite Orphanet, not papers, and in
+both development populations few diagnoses are such disorders (none in phenopacket-store, 4 of 334 RareBench
+dev patients) while they are 2,558 of the candidates; the offset is fitted on both (benchmarks/fit_ranking.py
+--orphanet-only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,17 +59,22 @@ class DiseasePrior:
     coded_by: tuple[str | None, ...]
     publications_source: tuple[str | None, str | None] = (None, None)
     code_source: tuple[str | None, str | None] = (None, None)
+    # float32 `(n,)` nats added whether or not the case has variants: orphanet_only_prior on the Orphanet-only
+    # candidates (RankingIndex.also), else 0; None: zeros
+    source: np.ndarray | None = None
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot, disease_ids: Sequence[str], same_disease: Sequence[Sequence[str]],
-                      params: ScoringParams) -> "DiseasePrior":
-        """The prior of each universe disease; same_disease[i] lists the ids disease i is known to be."""
+                      params: ScoringParams, added: Collection[str] = ()) -> "DiseasePrior":
+        """The prior of each universe disease; same_disease[i] lists the ids disease i is known to be, `added` the
+        Orphanet-only candidates (RankingIndex.also)."""
         return cls.from_tables(snapshot.table("disease_phenotypes"), snapshot.table("disease_xrefs"),
-                               disease_ids, same_disease, params)
+                               disease_ids, same_disease, params, added)
 
     @classmethod
     def from_tables(cls, phenotypes: pl.DataFrame, xrefs: pl.DataFrame, disease_ids: Sequence[str],
-                    same_disease: Sequence[Sequence[str]], params: ScoringParams) -> "DiseasePrior":
+                    same_disease: Sequence[Sequence[str]], params: ScoringParams,
+                    added: Collection[str] = ()) -> "DiseasePrior":
         """As `from_snapshot`, from the `disease_phenotypes` and `disease_xrefs` tables."""
         publications, publications_source = _publications(phenotypes)
         codes, related, code_source = _clinical_codes(xrefs)
@@ -71,18 +82,28 @@ class DiseasePrior:
         found = [_code_of(ids, codes, related) for ids in same_disease]
         coded = np.array([code is not None for code, _ in found], dtype=np.float64)
         log_prior = params.literature_prior * np.log1p(counts) + params.coded_prior * coded
+        source = None
+        if added:
+            extra = set(added)
+            source = np.array([params.orphanet_only_prior if d in extra else 0.0 for d in disease_ids], dtype=np.float32)
         return cls(log_prior.astype(np.float32), counts, tuple(c for c, _ in found), tuple(b for _, b in found),
-                   publications_source, code_source)
+                   publications_source, code_source, source)
 
     @classmethod
     def uniform(cls, n: int) -> "DiseasePrior":
         """No prior: every disease alike."""
         return cls(np.zeros(n, np.float32), np.zeros(n, np.int32), (None,) * n, (None,) * n)
 
+    def scored(self, scale: float) -> np.ndarray:
+        """float32 `(n,)`: the nats a case's score takes (`scale`: ScoredCase.prior_scale, 0 with variants)."""
+        scaled = scale * self.log_prior if scale != 1.0 else self.log_prior
+        return scaled if self.source is None else scaled + self.source
+
     def facts(self, row: int, scale: float = 1.0) -> PriorFacts:
         """Disease `row`'s prior as a case's score took it (`scale`: ScoredCase.prior_scale) and its facts."""
-        return PriorFacts(round(scale * float(self.log_prior[row]), 4), int(self.publications[row]), self.publications_source,
-                          self.clinical_code[row], self.coded_by[row], self.code_source)
+        source = 0.0 if self.source is None else float(self.source[row])
+        return PriorFacts(round(scale * float(self.log_prior[row]) + source, 4), int(self.publications[row]),
+                          self.publications_source, self.clinical_code[row], self.coded_by[row], self.code_source)
 
 
 def _publications(phenotypes: pl.DataFrame) -> tuple[dict[str, int], tuple[str | None, str | None]]:

@@ -59,7 +59,7 @@ class Retriever:
             model=settings.embedding_model, threshold=settings.embedding_threshold,
             cache_dir=snapshot.cache_dir(cache_kind(settings.embedding_model)), enabled=settings.embedding_enabled,
         )
-        prior = DiseasePrior.from_snapshot(snapshot, index.disease_ids, groups.members, params)
+        prior = DiseasePrior.from_snapshot(snapshot, index.disease_ids, groups.members, params, index.also)
         return cls(graph, RankingEngine(index, params, groups, twins, prior), TermLinker(graph, embedding))
 
     @property

@@ -14,6 +14,8 @@ import scipy.sparse as sp
 from raregraph.kg.ontology_math import concatenated_ranges
 from raregraph.retrieval.index import INHERITANCE_MODES, RankingIndex
 
+TERMS_REFERENCE = 8  # present terms at which the softmax temperature is probability_temperature (the dev median)
+
 __all__ = ["ScoringParams", "CaseVector", "VariantHit", "TermWin", "PhenotypeScorer", "GenotypeScorer", "ColumnMax"]
 
 
@@ -42,10 +44,17 @@ class ScoringParams:
     # benchmarks/fit_ranking.py): a variant in a disease gene adds gene_scale x log(n_genes / n_case_genes)
     # + gene_bonus; zygosity contradicting every mode of inheritance costs zygosity_mismatch.
     # Probability = softmax(total / temperature) over the universe: the ranking is unchanged, the
-    # spread is fitted by the gold's likelihood on the 2,702 in-universe dev cases outside dev_sample
-    # (benchmarks/fit_ranking.py --temperature-only); at 1.0 track P was under-confident.
-    probability_temperature: float = 0.57
-    probability_temperature_variants: float = 0.69
+    # spread is fitted by the gold's likelihood on the ~3,150 in-universe dev cases outside dev_sample
+    # (benchmarks/fit_ranking.py --temperature-only); at 1.0 track P was under-confident. The temperature
+    # is probability_temperature x (n_present / TERMS_REFERENCE) ** temperature_terms: summed term evidence
+    # grows with the term count faster than what the terms tell (they are not independent), so one
+    # temperature for all made cases with many terms over-confident and cases with few under-confident
+    # (benchmarks/calibration.py, dev_sample ECE P 0.081 -> 0.047, PV 0.067 -> 0.032, RareBench dev 0.152 -> 0.119).
+    # A fixed temperature was 0.57 / 0.69.
+    probability_temperature: float = 0.60
+    probability_temperature_variants: float = 0.63
+    temperature_terms: float = 0.45
+    temperature_terms_variants: float = 0.29
     # Gene twins (retrieval/twins.py): a twin description sharing the disease's gene enters the
     # phenotype likelihood as a mixture component with prior twin_weight / n_genes(twin). 1.0 without
     # variants: a one-gene twin weighs as much as the disease's own entry; on the dev cases outside
@@ -55,6 +64,16 @@ class ScoringParams:
     # on both protocols).
     twin_weight: float = 1.0
     twin_weight_variants: float = 0.25
+    # A twin's prior for one universe disease also has resemblance(disease, twin) ** twin_resemblance and
+    # (universe diseases linked to the twin) ** -twin_fanout (retrieval/twins.py): allelic disorders of one gene
+    # otherwise all took the same twin's description. 0.5 / 0.5 without variants: the best mean MRR over
+    # phenopacket-store outside dev_sample (both protocols) and RareBench dev among settings costing dev_sample at
+    # most half a point of top-1 (benchmarks/fit_ranking.py --twin-links; it costs the de-leaked cases outside
+    # dev_sample MRR 0.410 -> 0.389, README). With variants 0 / 0: the same links lowered PV de-leaked.
+    twin_resemblance: float = 0.5
+    twin_fanout: float = 0.5
+    twin_resemblance_variants: float = 0.0
+    twin_fanout_variants: float = 0.0
     gene_scale: float = 2.10
     gene_bonus: float = 0.34
     zygosity_mismatch: float = 4.66
@@ -66,6 +85,12 @@ class ScoringParams:
     # 0.65 / 0.75 / 0.8 / 0.85 / 0.9 / 1: MRR 0.838 / 0.857 / 0.884 / 0.906 / 0.914 / 0.911 / 0.904 / 0.884 /
     # 0.769; top-1 0.789 at 0 → 0.870; the 443 cases whose gold has no gene link 0.156 → 0.847).
     gene_unknown_share: float = 0.75
+    # ...but not for entries of these databases: Orphanet links its genetic disorders to their genes in the
+    # same classification its phenotypes come from, so an Orphanet disorder without a gene is one with no
+    # known gene (an infection, a poisoning, an autoimmune disease), not one whose gene link is newer than
+    # the table. With Orphanet-only disorders ranked (RAREGRAPH_RANK_ORPHANET_ONLY) the credit let them take
+    # PV cases from the disease the variant's gene is linked to (README "How ranking works").
+    gene_unknown_skip: tuple[str, ...] = ("ORPHA",)
     # Disease prior (retrieval/prior.py): literature_prior x log(1 + PubMed ids its annotations cite) +
     # coded_prior when the disease has an exact MedDRA term. Fitted on both development populations at
     # once (benchmarks/fit_ranking.py --disease-prior-only): the best mean MRR over phenopacket-store
@@ -79,11 +104,21 @@ class ScoringParams:
     # 0.914 / 0.915 / 0.913 / 0.908, de-leaked 0.839 / 0.831 / 0.822 / 0.818; dev_sample top-1 0.922 at 0 vs
     # 0.907 at 0.5).
     prior_weight_variants: float = 0.0
+    # Orphanet-only candidates (RAREGRAPH_RANK_ORPHANET_ONLY, retrieval/prior.py): their log-prior, with or without
+    # variants. Maximum likelihood on phenopacket-store outside dev_sample (both protocols) and RareBench dev,
+    # weighted alike (benchmarks/fit_ranking.py --orphanet-only).
+    orphanet_only_prior: float = -3.8
     # Confirmed cases (retrieval/case_evidence.py, RAREGRAPH_CASE_EVIDENCE): the description a disease's
     # confirmed cases make enters its phenotype likelihood as one more mixture component with prior
     # case_weight (a twin of one gene weighs 1.0 too). Not fitted: the split-halves benchmark
     # (benchmarks/case_evidence.py) is the only measurement, and fitting on it would grade itself.
     case_weight: float = 1.0
+
+    def temperature(self, n_present: int, variants: bool) -> float:
+        """The softmax temperature of a case with `n_present` present terms (see probability_temperature)."""
+        base, exponent = ((self.probability_temperature_variants, self.temperature_terms_variants) if variants
+                          else (self.probability_temperature, self.temperature_terms))
+        return base * (max(n_present, 1) / TERMS_REFERENCE) ** exponent
 
 
 @dataclass(frozen=True)
@@ -134,9 +169,14 @@ class PhenotypeScorer:
     column read for NOT annotations (`(n_diseases,)` float32 work, a few numpy calls).
     """
 
-    def __init__(self, index: RankingIndex, params: ScoringParams, blocks: Sequence[int] = ()) -> None:
+    def __init__(self, index: RankingIndex, params: ScoringParams, blocks: Sequence[int] = (),
+                 sampled: np.ndarray | None = None) -> None:
         self.index = index
         self.params = params
+        # bool `(n_diseases,)`: rows whose annotations the chance level's terms are drawn from (None: all). The
+        # engine leaves out the diseases ranked beyond the index's databases (RankingIndex.also), so adding them
+        # changes no other disease's chance level.
+        self.sampled = sampled
         # Row counts of the indices stacked into this one (RankingIndex.stacked_with); each block's
         # chance level is taken over its own annotations, as if it were scored alone.
         self.blocks = tuple(blocks) or (len(index.disease_ids),)
@@ -235,7 +275,10 @@ class PhenotypeScorer:
 
     def background_terms(self, rows: slice) -> np.ndarray:
         """The systematic sample of annotated terms (positions) the chance level of diseases `rows` is taken over."""
-        terms = np.sort(self.index.direct[rows].indices)  # one entry per (disease, term) annotation
+        direct = self.index.direct[rows]
+        if self.sampled is not None:
+            direct = direct[self.sampled[rows]]
+        terms = np.sort(direct.indices)  # one entry per (disease, term) annotation
         if not len(terms):
             return terms
         return terms[np.linspace(0, len(terms) - 1, min(self.params.background_sample, len(terms))).astype(np.int64)]
@@ -360,7 +403,9 @@ class GenotypeScorer:
         self.index = index
         self.params = params
         self._gene_diseases = index.disease_genes.T.tocsr()  # (n_genes, n_diseases)
-        self._geneless = np.diff(index.disease_genes.tocsr().indptr) == 0  # bool (n_diseases,)
+        skip = tuple(f"{database}:" for database in params.gene_unknown_skip)
+        geneless = np.diff(index.disease_genes.tocsr().indptr) == 0
+        self._geneless = geneless & np.array([not d.startswith(skip) for d in index.disease_ids], dtype=bool)  # (n_diseases,)
         known = index.inheritance.any(axis=1)
         self._dominant = index.inheritance[:, self._DOMINANT].any(axis=1) | ~known
         self._recessive = index.inheritance[:, self._RECESSIVE].any(axis=1) | ~known

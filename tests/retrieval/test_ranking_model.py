@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -110,14 +111,15 @@ def test_variants_make_the_phenotype_relative_to_chance_sharper(engine: RankingE
 
 
 def test_probability_is_a_tempered_softmax_that_keeps_the_ranking(engine: RankingEngine) -> None:
-    """Without variants the temperature is `probability_temperature`; with variants its own; order never changes."""
+    """Without variants the temperature is `probability_temperature` x (n / 8) ** temperature_terms; with variants
+    their own; order never changes."""
     terms = _annotated_terms(engine)
     case = CaseVector(tuple(int(t) for t in terms[[10, 200, 3000]]))
     params = engine.params
-    for hits, temperature in (((), params.probability_temperature),
-                              ((VariantHit(0, None),), params.probability_temperature_variants)):
+    for hits, temperature in (((), params.probability_temperature * (3 / 8) ** params.temperature_terms),
+                              ((VariantHit(0, None),), params.probability_temperature_variants * (3 / 8) ** params.temperature_terms_variants)):
         scored = engine.score(case, hits)
-        assert scored.temperature == temperature
+        assert scored.temperature == pytest.approx(temperature)
         ranked = engine.rank(scored, top=5)
         plain = engine.group_probabilities(scored.total.astype(np.float64), 1.0)
         tempered = engine.group_probabilities(scored.total.astype(np.float64), temperature)
@@ -127,3 +129,13 @@ def test_probability_is_a_tempered_softmax_that_keeps_the_ranking(engine: Rankin
         assert [r.probability for r in ranked] == sorted((r.probability for r in ranked), reverse=True)
         if temperature < 1:  # sharper: the leader gains
             assert tempered.max() >= plain.max()
+
+
+def test_the_temperature_rises_with_the_term_count(engine: RankingEngine) -> None:
+    """Summed evidence grows faster than what correlated terms tell: more terms, a softer softmax (c = 0: fixed)."""
+    terms = _annotated_terms(engine)
+    few, many = (CaseVector(tuple(int(t) for t in terms[list(range(0, 40 * k, 40))])) for k in (2, 20))
+    for hits in ((), (VariantHit(0, None),)):
+        assert engine.score(few, hits).temperature < engine.score(many, hits).temperature
+    fixed = RankingEngine(engine.index, replace(engine.params, temperature_terms=0.0), engine.groups)
+    assert fixed.score(few).temperature == fixed.score(many).temperature == engine.params.probability_temperature

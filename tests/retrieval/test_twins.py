@@ -14,7 +14,7 @@ from raregraph.etl.snapshot import Snapshot
 from raregraph.retrieval.engine import RankingEngine
 from raregraph.retrieval.index import RankingIndex
 from raregraph.retrieval.scoring import CaseVector, ScoringParams, VariantHit
-from raregraph.retrieval.twins import GeneTwins
+from raregraph.retrieval.twins import GeneTwins, resemblance
 
 from raregraph.models import CaseRequest
 from raregraph.settings import Settings
@@ -48,7 +48,9 @@ def test_links_join_diseases_sharing_a_gene_with_the_twins_gene_count_as_prior(i
     assert np.array_equal(twins.index.ic, index.ic)  # one IC scale for both mixture components
     assert links.nnz > 5000 and all(d.startswith("ORPHA:") for d in twins.index.disease_ids)
     n_genes = np.diff(twins.index.disease_genes.indptr)
-    assert np.allclose(links.data, -np.log(n_genes[links.col]), atol=1e-5)  # one-gene twins kept at log 1 = 0
+    plain = twins.links_variants.tocoo()  # with variants: no resemblance or fan-out terms
+    assert np.array_equal(plain.row, links.row) and np.array_equal(plain.col, links.col)
+    assert np.allclose(plain.data, -np.log(n_genes[plain.col]), atol=1e-5)  # one-gene twins kept at log 1 = 0
     for row, col in list(zip(links.row.tolist(), links.col.tolist()))[::500]:
         mine = set(index.disease_genes[row].indices.tolist())
         assert mine & set(twins.index.disease_genes[col].indices.tolist())
@@ -175,3 +177,31 @@ def test_one_stacked_scorer_scores_each_block_as_if_alone(index: RankingIndex, t
     assert np.allclose(stacked[n:], alone[1].scores(case), atol=1e-5)
     with pytest.raises(ValueError, match="do not add up"):
         PhenotypeScorer(index, ScoringParams(), blocks=(n - 1,))
+
+
+def test_a_twin_linked_to_several_diseases_is_shared_among_them(default_snapshot: Snapshot, index: RankingIndex,
+                                                                 twins: GeneTwins) -> None:
+    """twin_fanout f: a twin linked to k universe diseases (allelic disorders of its gene) has prior k ** -f for each."""
+    same = [(d,) for d in index.disease_ids]
+    off = replace(ScoringParams(), twin_resemblance=0.0, twin_fanout=0.0)
+    plain = GeneTwins.load(default_snapshot, index, off, databases=("ORPHA",), same_disease=same)
+    split = GeneTwins.load(default_snapshot, index, replace(off, twin_fanout=1.0), databases=("ORPHA",), same_disease=same)
+    assert plain is not None and split is not None
+    fan = np.bincount(plain.links.indices, minlength=len(plain.index.disease_ids))
+    assert fan.max() > 1
+    assert np.array_equal(split.links.indices, plain.links.indices)
+    assert np.allclose(split.links.data, plain.links.data - np.log(fan[plain.links.indices]), atol=1e-5)
+    # the default: resemblance and fan-out both at 0.5 without variants, neither with
+    default = ScoringParams()
+    expected = plain.links.data - default.twin_fanout * np.log(fan[plain.links.indices])
+    rows = np.repeat(np.arange(plain.links.shape[0]), np.diff(plain.links.indptr))
+    expected += default.twin_resemblance * np.log(np.maximum(resemblance(index, plain.index, rows, plain.links.indices), 1e-6))
+    assert np.allclose(twins.links.data, expected, atol=1e-4)
+    assert np.allclose(twins.links_variants.data, plain.links.data, atol=1e-6)
+
+
+def test_a_description_resembles_itself_fully(index: RankingIndex) -> None:
+    rows = np.array([r for r in range(0, len(index.disease_ids), 97) if index.direct[r].nnz])
+    assert np.allclose(resemblance(index, index, rows, rows), 1.0)
+    other = (rows + 1) % len(index.disease_ids)
+    assert (resemblance(index, index, rows, other) < 1.0 - 1e-6).mean() > 0.9
