@@ -16,7 +16,9 @@ The load generator is `wrk` (Debian package `wrk`; a Lua script rotates the requ
 it is on PATH, else an asyncio + httpx client in a separate process (`--client httpx`). Either way
 the generator shares the machine's cores with the server: on a 2-core machine that costs the
 server CPU (the Python client far more than wrk), so the figures are a floor. Requests ask
-`unknown=drop&obsolete=replace` (as `raregraph rank` does) so that no dev case is refused.
+`unknown=drop&obsolete=replace` (as `raregraph rank` does) so that no dev case is refused. Each
+server records its answers in a fresh feedback store (SQLite in the run's temporary folder) unless
+RAREGRAPH_FEEDBACK_URL names one.
 
 Prints a table and writes benchmarks/results/api_load.json.
 """
@@ -326,8 +328,12 @@ def main() -> None:
     plan = [(r, w, s) for r in range(args.rounds) for w in args.workers for s in (servers if r % 2 == 0 else servers[::-1])]
     for round_no, workers, (label, executable) in plan:
         # with N workers each loads its own index: N x 4 ready answers in a row mean all are ready
+        # A fresh feedback store per server (unless RAREGRAPH_FEEDBACK_URL names one): the default one in the data
+        # folder grows by every answer of every run, and what an answer's record costs then depends on history.
+        store = {} if "RAREGRAPH_FEEDBACK_URL" in os.environ else {
+            "RAREGRAPH_FEEDBACK_URL": f"sqlite:///{work / f'feedback-{label}-r{round_no}-w{workers}.sqlite'}"}
         server = Server(snapshot, work / f"server-{label}-w{workers}.log", workers=workers, executable=executable,
-                        env={"RAREGRAPH_API_THREADS": str(args.threads)}, confirm=workers * 4)
+                        env={"RAREGRAPH_API_THREADS": str(args.threads), **store}, confirm=workers * 4)
         try:
             ready_s = server.wait_ready()
             for evidence in modes:

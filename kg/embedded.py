@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -202,14 +203,13 @@ class EmbeddedGraph:
         return _SortedRows(self._inheritance.with_columns(aspect=pl.lit("I")), "disease_id", "term_id")
 
     def diseases_for_terms(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
-        return _group(_annotations(self._phenotypes_by_term.rows(ids)), key=lambda a: a.term_id)
+        return _group(self._phenotypes_by_term.annotations(ids), key=lambda a: a.term_id)
 
     def disease_phenotypes(self, ids: Sequence[str], terms: Sequence[str] | None = None) -> dict[str, list[Annotation]]:
-        rows = self._phenotypes_by_disease.rows(ids, then_in=terms)
-        return _group(_annotations(rows), key=lambda a: a.disease_id)
+        return _group(self._phenotypes_by_disease.annotations(ids, then_in=terms), key=lambda a: a.disease_id)
 
     def disease_inheritance(self, ids: Sequence[str]) -> dict[str, list[Annotation]]:
-        return _group(_annotations(self._inheritance_by_disease.rows(ids)), key=lambda a: a.disease_id)
+        return _group(self._inheritance_by_disease.annotations(ids), key=lambda a: a.disease_id)
 
     def genes(self, keys: Sequence[str]) -> dict[str, Gene]:
         lookup, records = self._gene_keys, self._gene_records
@@ -399,32 +399,69 @@ class EmbeddedGraph:
         return out
 
 class _SortedRows:
-    """A table sorted by one key column, sliced by binary search: rows of a few keys in microseconds."""
+    """An annotation table sorted by one key column, each column held as numpy codes into its distinct values:
+    the annotations of a few keys are a dict look-up per key and one numpy gather per column.
+
+    A polars gather per request ran on polars' thread pool, and under load the request's thread waited on it
+    (a quarter of a diagnose call's time in the server, benchmarks/api_load.py). Smaller than the sorted frame
+    it replaces, too: one int32 per cell plus the distinct values.
+    """
 
     def __init__(self, frame: pl.DataFrame, key: str, then: str) -> None:
-        self._frame = frame.sort(key, then)
-        self._keys = self._frame[key].to_numpy().astype(object)
-        self._then_column = then
+        frame = frame.sort(key, then)
+        spans = (frame.select(key).with_row_index("row").group_by(key, maintain_order=True)
+                 .agg(pl.col("row").first(), pl.len()))
+        self._span = {k: (first, first + n) for k, first, n in spans.iter_rows()}
+        self._then = _Column.of(frame[then])
+        self._then_code = {value: code for code, value in enumerate(self._then.values)}
+        self._columns = [_Column.of(frame[name]) if name in frame.columns else None for name in _ANNOTATION_FIELDS]
 
-    @cached_property
-    def _then(self) -> list[str]:
-        # Python strings for the second column, made only for tables filtered by it (~16 MB each).
-        return self._frame[self._then_column].to_list()
+    def annotations(self, ids: Sequence[str], then_in: Sequence[str] | None = None) -> list[Annotation]:
+        """Annotations whose key is in `ids` (and, when given, whose second column is in `then_in`), in key then
+        second-column order (unknown ids contribute nothing)."""
+        spans = [self._span[k] for k in sorted(set(ids)) if k in self._span]
+        if not spans:
+            return []
+        first, end = np.array(spans, dtype=np.int64).T
+        positions = concatenated_ranges(first, end)
+        if then_in is not None:
+            wanted = np.array(sorted({self._then_code[t] for t in then_in if t in self._then_code}), dtype=np.int64)
+            positions = positions[np.isin(self._then.codes[positions], wanted)]
+        n = len(positions)
+        columns = [[None] * n if column is None else column.take(positions) for column in self._columns]
+        return _annotations(columns)
 
-    def rows(self, ids: Sequence[str], then_in: Sequence[str] | None = None) -> pl.DataFrame:
-        """Rows whose key is in `ids` (and, when given, whose second column is in `then_in`), in id
-        order (unknown ids contribute nothing)."""
-        keys = np.array(sorted(set(ids)), dtype=object)
-        lo = np.searchsorted(self._keys, keys, side="left")
-        hi = np.searchsorted(self._keys, keys, side="right")
-        # One gather of all the keys' row ranges: a slice + concat per key cost ~50 µs each.
-        positions = concatenated_ranges(lo.astype(np.int64), hi.astype(np.int64))
-        if then_in is not None and len(positions):  # filtered here: a polars filter on the gathered rows cost ~2 ms a call
-            wanted = set(then_in)
-            positions = np.array([p for p in positions.tolist() if self._then[p] in wanted], dtype=np.int64)
-        if not len(positions):
-            return self._frame.clear()
-        return self._frame[positions]
+
+@dataclass(frozen=True)
+class _Column:
+    """One column as int32 codes into its distinct values (None for null), or for numbers and booleans the values
+    themselves with a null mask."""
+
+    codes: np.ndarray
+    values: list[Any]
+    nulls: np.ndarray | None = None  # numbers and booleans only
+
+    @classmethod
+    def of(cls, series: pl.Series) -> "_Column":
+        if series.dtype.is_numeric() or series.dtype == pl.Boolean:
+            return cls(series.to_numpy(), [], series.is_null().to_numpy())
+        if isinstance(series.dtype, pl.List):  # a reference list: one string per distinct list
+            series = series.list.join(_SEPARATOR)
+            decode: Any = lambda joined: tuple(joined.split(_SEPARATOR)) if joined else ()  # noqa: E731
+        else:
+            decode = lambda value: value  # noqa: E731
+        distinct = series.drop_nulls().unique().sort()
+        codes = (series.rank("dense") - 1).fill_null(len(distinct)).cast(pl.Int32).to_numpy()
+        return cls(codes, [decode(v) for v in distinct.to_list()] + [None])
+
+    def take(self, positions: np.ndarray) -> list[Any]:
+        if self.nulls is None:
+            values = self.values
+            return [values[c] for c in self.codes[positions].tolist()]
+        return [None if null else v for v, null in zip(self.codes[positions].tolist(), self.nulls[positions].tolist())]
+
+
+_SEPARATOR = "\x1f"  # unit separator: never inside an id
 
 
 def _follow_replacements(term_id: str, records: Mapping[str, Term]) -> HpoId | None:
@@ -445,10 +482,8 @@ _ANNOTATION_FIELDS = ("disease_id", "term_id", "negated", "frequency", "frequenc
                       "references", "source", "release")
 
 
-def _annotations(rows: pl.DataFrame) -> list[Annotation]:
+def _annotations(columns: list[list[Any]]) -> list[Annotation]:
     # Column lists zipped positionally: a dict per row (iter_rows(named=True)) dominated evidence look-ups.
-    n = rows.height
-    columns = [rows[name].to_list() if name in rows.columns else [None] * n for name in _ANNOTATION_FIELDS]
     return [
         Annotation(
             disease_id=DiseaseId(disease_id), term_id=HpoId(term_id), negated=bool(negated), frequency=frequency,

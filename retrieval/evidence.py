@@ -129,17 +129,21 @@ def _with_provenance(evidence: CandidateEvidence, annotations: list[Annotation],
         key = (a.term_id, a.negated)
         if a.aspect == "P" and (key not in by_term or weight(a) > weight(by_term[key])):
             by_term[key] = a
-    matched = []
-    for m in evidence.matched:
-        note = by_term.get((m.disease_term, False))
-        if note is not None:
-            m = replace(m, frequency=note.frequency, frequency_raw=note.frequency_raw, provenance=_fact(note))
-        matched.append(m)
+    # Built anew rather than with dataclasses.replace: ~130 matches a case, and replace cost a fifth of the evidence.
+    matched = [m if (note := by_term.get((m.disease_term, False))) is None else _cited(m, note) for m in evidence.matched]
     contradicted = [
-        replace(c, provenance=_fact(by_term.get((c.disease_term, c.kind == "present_but_negated"))))
+        Contradiction(c.case_term, c.disease_term, c.kind, c.frequency,
+                      _fact(by_term.get((c.disease_term, c.kind == "present_but_negated"))))
         for c in evidence.contradicted
     ]
-    return replace(evidence, matched=matched, contradicted=contradicted)
+    return CandidateEvidence(matched=matched, unmatched=evidence.unmatched, contradicted=contradicted,
+                             confirmed_absent=evidence.confirmed_absent, genes=evidence.genes)
+
+
+def _cited(match: TermMatch, note: Annotation) -> TermMatch:
+    """The match with the frequency wording and source of the annotation it cites."""
+    return TermMatch(match.case_term, match.disease_term, match.relation, match.via, match.ic, note.frequency,
+                     note.frequency_raw, _fact(note), match.score)
 
 
 _RELATION = {"direct": "more_specific", "propagated": "less_specific", "partial": "related"}
@@ -155,7 +159,7 @@ def _explain_row(
     placed: Sequence[PlacedVariant],
 ) -> CandidateEvidence:
     """The evidence of one disease row: the scorer's matches, NOT annotations and genes (provenance attached later)."""
-    ids, ic = index.term_ids, index.ic
+    ids = index.term_ids
     propagated = _row_terms(index.freq, row)
     negated = set(_row_terms(index.negated, row))
     evidence = CandidateEvidence()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -220,31 +220,50 @@ class PhenotypeScorer:
         """For each present term position q and disease row, the match `term_scores(q)` took its max from (None: none).
 
         Reads the same side-by-side matrix as the score; on ties the exact annotation wins, then the
-        disease's own more specific forms of q, then ancestors by IC. Cost: a gather of the matrix's
-        ~3 x ancestors columns per term, and one pass over each row's annotations' ancestors.
+        disease's own more specific forms of q, then ancestors by IC. Cost: one gather of the matrix's
+        ~3 x ancestors columns of every term, and one pass over the rows' annotations' ancestors for
+        the annotations propagated and partial matches came from (a few numpy calls per case, not per match).
         """
         index, n = self.index, self._n_terms
         picked = np.asarray(rows, dtype=np.int64)
-        position = self._match.positions(picked)
-        sources = _AnnotationSources(index, rows)
-        found: dict[int, list[TermWin | None]] = {}
-        for q in terms:
-            ancestors = index.closure.indices[index.closure.indptr[q]:index.closure.indptr[q + 1]]
-            others = sorted((int(a) for a in ancestors if a != q), key=lambda a: (-index.ic[a], a))
-            columns = np.array([q, n + q, *others, *(a + 2 * n for a in [q, *others])], dtype=np.int64)
-            values = self._match.cells(picked, columns, position)
-            best = values.argmax(axis=1)
-            wins: list[TermWin | None] = []
-            for i, j in enumerate(best.tolist()):
-                if values[i, j] <= 0:
-                    wins.append(None)
+        segments = [self._win_columns(q) for q in terms]
+        columns = np.concatenate(segments) if segments else np.zeros(0, dtype=np.int64)
+        values = self._match.cells(picked, columns, self._match.positions(picked))
+        taken: list[tuple[int, list[tuple[int, int, float] | None]]] = []
+        needs: set[tuple[int, int]] = set()  # (i, term): which annotation of rows[i] supplied freq[row, term]
+        start = 0
+        for q, segment in zip(terms, segments):
+            block = values[:, start:start + len(segment)]
+            start += len(segment)
+            best = block.argmax(axis=1)
+            top = block[np.arange(len(picked)), best].tolist()
+            row_wins: list[tuple[int, int, float] | None] = []
+            for i, (j, value) in enumerate(zip(best.tolist(), top)):
+                if value <= 0:
+                    row_wins.append(None)
                     continue
-                column = int(columns[j])
-                kind, term = ("direct", "propagated", "partial")[column // n], column % n
-                disease_term = term if kind == "direct" else sources.of(i, term)
-                wins.append(TermWin(kind, term, disease_term, float(values[i, j]) - self._shift))  # type: ignore[arg-type]
-            found[q] = wins
-        return found
+                column = int(segment[j])
+                row_wins.append((column // n, column % n, value))
+                if column >= n:
+                    needs.add((i, column % n))
+            taken.append((q, row_wins))
+        sources = _annotation_sources(index, rows, needs)
+        kinds = ("direct", "propagated", "partial")
+        return {
+            q: [None if w is None else
+                TermWin(kinds[w[0]], w[1], w[1] if w[0] == 0 else sources[i, w[1]], w[2] - self._shift)  # type: ignore[arg-type]
+                for i, w in enumerate(row_wins)]
+            for q, row_wins in taken
+        }
+
+    def _win_columns(self, q: int) -> np.ndarray:
+        """The side-by-side columns term q's match is read from, in tie-break order: q exact, q propagated,
+        then its ancestors by IC (then position), then the same partially."""
+        index, n = self.index, self._n_terms
+        ancestors = index.closure.indices[index.closure.indptr[q]:index.closure.indptr[q + 1]].astype(np.int64)
+        others = ancestors[ancestors != q]
+        others = others[np.lexsort((others, -index.ic[others]))]
+        return np.concatenate([[q, n + q], others, [2 * n + q], others + 2 * n]).astype(np.int64)
 
     @cached_property
     def background(self) -> np.ndarray:
@@ -297,35 +316,33 @@ class PhenotypeScorer:
         return total
 
 
-class _AnnotationSources:
-    """Per disease row, its direct annotations and their ancestors as flat arrays, for finding which
-    annotation a propagated frequency `freq[row, term]` came from (built once per row, on first need)."""
+def _annotation_sources(index: RankingIndex, rows: Sequence[int], needs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """For each (i, term) of `needs`, the direct annotation of disease row `rows[i]` at or below `term` with the
+    largest frequency (then IC, then lowest position): where the propagated frequency `freq[rows[i], term]` came from.
 
-    def __init__(self, index: RankingIndex, rows: Sequence[int]) -> None:
-        self._index = index
-        self._rows = list(rows)
-        self._pairs: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-    def of(self, i: int, term: int) -> int:
-        """The direct annotation of row `rows[i]` at or below `term` with the largest frequency (then IC, position)."""
-        owner, ancestor, frequency = self._row(i)
-        below = ancestor == term
-        candidates, values = owner[below], frequency[below]
-        ic = self._index.ic[candidates]
-        best = np.lexsort((candidates, -ic, -values))[0]  # max frequency, then max IC, then lowest position
-        return int(candidates[best])
-
-    def _row(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if i not in self._pairs:
-            direct, closure = self._index.direct, self._index.closure
-            row = self._rows[i]
-            annotated = direct.indices[direct.indptr[row]:direct.indptr[row + 1]].astype(np.int64)
-            frequency = direct.data[direct.indptr[row]:direct.indptr[row + 1]]
-            starts, ends = closure.indptr[annotated], closure.indptr[annotated + 1]
-            repeat = ends - starts
-            self._pairs[i] = (np.repeat(annotated, repeat), closure.indices[concatenated_ranges(starts, ends)],
-                              np.repeat(frequency, repeat))
-        return self._pairs[i]
+    One pass over the needed rows' annotations and their ancestors, whatever the number of needs.
+    """
+    needs = sorted(set(needs))
+    if not needs:
+        return {}
+    direct, closure, n = index.direct, index.closure, len(index.term_ids)
+    which = np.array(sorted({i for i, _ in needs}), dtype=np.int64)
+    disease = np.asarray(rows, dtype=np.int64)[which]
+    starts, ends = direct.indptr[disease], direct.indptr[disease + 1]
+    spans = concatenated_ranges(starts, ends)
+    annotated = direct.indices[spans].astype(np.int64)
+    frequency = direct.data[spans]
+    owner_i = np.repeat(which, ends - starts)
+    up_starts, up_ends = closure.indptr[annotated], closure.indptr[annotated + 1]
+    repeat = up_ends - up_starts
+    owner = np.repeat(annotated, repeat)
+    key = np.repeat(owner_i, repeat) * n + closure.indices[concatenated_ranges(up_starts, up_ends)]
+    keep = np.isin(key, np.array([i * n + t for i, t in needs], dtype=np.int64), kind="table")
+    key, owner, frequency = key[keep], owner[keep], np.repeat(frequency, repeat)[keep]
+    order = np.lexsort((owner, -index.ic[owner], -frequency, key))  # per key: max frequency, max IC, lowest position
+    key, owner = key[order], owner[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return {(k // n, k % n): o for k, o in zip(key[first].tolist(), owner[first].tolist())}
 
 
 class ColumnMax:

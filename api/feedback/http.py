@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, FastAPI, Request
 
 from raregraph.api.feedback.grounding import SnapshotDiseases
-from raregraph.api.feedback.record import record_response
+from raregraph.api.feedback.record import record_response, record_response_json
 from raregraph.api.feedback.schemas import FeedbackIn, FeedbackOut
 from raregraph.api.feedback.store import FeedbackStore, StoredFeedback
 from raregraph.api.http.problems import Problem
@@ -16,7 +16,7 @@ from raregraph.errors import ForbiddenError
 from raregraph.models import CaseRequest, DiagnosisResponse
 from raregraph.settings import Settings
 
-__all__ = ["router", "install", "FEEDBACK_SCOPE", "record_for", "record_result"]
+__all__ = ["router", "install", "FEEDBACK_SCOPE", "record_for", "record_result", "record_result_json"]
 
 FEEDBACK_SCOPE = "feedback"
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -49,20 +49,33 @@ def record_for(request: Request, case: CaseRequest, response: DiagnosisResponse,
     `case` is the request body (a phenopacket in it is read into the case first); blocking: run it
     in a worker thread.
     """
-    settings: Settings = request.app.state.settings
-    as_case = getattr(case, "as_case", None)  # a DiagnoseRequest: the phenopacket it may carry is read first
-    if as_case is not None:
-        case = as_case()
-    return record_response(getattr(request.app.state, "feedback_store", None), case, response,
-                           client=getattr(request.state, "client_name", None),
-                           store_text=settings.feedback_store_text, llm=llm, ranking=ranking)
+    store, case, options = _recording(request, case)
+    return record_response(store, case, response, llm=llm, ranking=ranking, **options)
 
 
 def record_result(request: Request, body: CaseRequest, result: Any) -> Any:
     """`record_for` with the LLM report and the ranking a pipeline `DiagnoseResult` carries."""
+    return record_for(request, body, result, llm=getattr(result, "llm", None), ranking=_ranking_ids(result))
+
+
+def record_result_json(request: Request, body: CaseRequest, result: Any) -> bytes:
+    """`record_result`, returning the recorded answer's JSON (its differential encoded once, for the store too)."""
+    store, case, options = _recording(request, body)
+    return record_response_json(store, case, result, llm=getattr(result, "llm", None), ranking=_ranking_ids(result),
+                                **options)
+
+
+def _recording(request: Request, case: CaseRequest) -> tuple[FeedbackStore | None, CaseRequest, dict[str, Any]]:
+    """This app's store, the case as recorded (a phenopacket read first), and the client and text options."""
+    settings: Settings = request.app.state.settings
+    as_case = getattr(case, "as_case", None)  # a DiagnoseRequest: the phenopacket it may carry is read first
+    return (getattr(request.app.state, "feedback_store", None), as_case() if as_case is not None else case,
+            {"client": getattr(request.state, "client_name", None), "store_text": settings.feedback_store_text})
+
+
+def _ranking_ids(result: Any) -> list[str] | None:
     ranking = getattr(result, "ranking", None)
-    return record_for(request, body, result, llm=getattr(result, "llm", None),
-                      ranking=[r.disease_id for r in ranking] if ranking is not None else None)
+    return [r.disease_id for r in ranking] if ranking is not None else None
 
 
 def _author(request: Request, settings: Settings) -> str:

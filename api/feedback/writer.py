@@ -11,14 +11,16 @@ transaction has committed, so an acknowledged write is durable.
 Answers are queued before anything can cite them (an answer's id reaches the client only after
 its row is queued, and the writer takes the queue in order), so a verdict always finds the answer it
 cites, even when both are in the same batch. The price of not waiting for the answer's commit: a
-`kill -9` loses the answers of the batch in flight (at most `MAX_BATCH`, their ids not citable),
-never an acknowledged verdict.
+`kill -9` loses the answers of the batch in flight (at most `MAX_BATCH`, their ids not citable) and
+those still lingering (`LINGER_S`: answers wait that long for others to share their transaction,
+unless a job queues), never an acknowledged verdict.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -35,6 +37,9 @@ T = TypeVar("T")
 log = logging.getLogger("raregraph.api.feedback")
 MAX_BATCH = 256  # answers or jobs per transaction: bounds a batch's time and what a crash can lose
 MAX_PENDING_ANSWERS = 5_000  # answers waiting for a database that is down; past it answers go unrecorded
+# Answers with no job queued wait up to this long for more to share their transaction: one transaction per
+# answer cost the API ~1 ms of CPU an answer (an insert statement and a commit; benchmarks/api_load.py).
+LINGER_S = 0.25
 RETRY_S = 1.0  # between attempts to write answers while the database is down
 
 
@@ -49,8 +54,10 @@ class Job(Generic[T]):
 class StoreWriter:
     """The one thread that writes to the store; `guard` turns database failures into StoreUnavailableError."""
 
-    def __init__(self, engine: Engine, answers: Table, guard: Callable[[], Any]) -> None:
+    def __init__(self, engine: Engine, answers: Table, guard: Callable[[], Any], *, linger_s: float = LINGER_S) -> None:
         self._engine = engine
+        self._linger_s = linger_s
+        self._jobs_queued = 0  # jobs in _queue: none waits for an answer's linger
         self._answers = answers
         self._guard = guard
         self._queue: deque[Callable[[], dict[str, Any]] | Job[Any]] = deque()
@@ -73,13 +80,15 @@ class StoreWriter:
             self._pending_answers += 1
             self._queue.append(build_row)
             self._start()
-            self._wake.notify()
+            if len(self._queue) == 1 or len(self._queue) >= MAX_BATCH:  # else the writer is busy or lingering:
+                self._wake.notify()  # waking it for each answer cost the request threads the GIL
 
     def submit(self, run: Callable[[Connection], T]) -> T:
         """Run `run` in the writer's next transaction and return its result once committed (or raise its error)."""
         job: Job[T] = Job(run)
         with self._wake:
             self._queue.append(job)
+            self._jobs_queued += 1
             self._start()
             self._wake.notify()
         return job.future.result()
@@ -124,7 +133,9 @@ class StoreWriter:
                 if not self._queue and not held:
                     self._thread = None  # a write queued from now on starts a new writer
                     return
+                self._linger()
                 batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+                self._jobs_queued -= sum(isinstance(item, Job) for item in batch)
                 stopping = self._stopping
                 self._in_flight = len(batch)
             jobs = [item for item in batch if isinstance(item, Job)]
@@ -139,6 +150,14 @@ class StoreWriter:
                 with self._wake:
                     self._thread = None
                 return
+
+    def _linger(self) -> None:
+        """Hold queued answers (no job among them) for up to `linger_s`, or until a job, a full batch or close
+        arrives, so that the answers of a busy server share one transaction. Called holding `_wake`."""
+        deadline = time.monotonic() + self._linger_s
+        while (self._queue and not self._jobs_queued and not self._stopping and self._failing is None
+               and len(self._queue) < MAX_BATCH and (left := deadline - time.monotonic()) > 0):
+            self._wake.wait(left)
 
     def _build(self, builders: list[Callable[[], dict[str, Any]]]) -> list[dict[str, Any]]:
         rows = []

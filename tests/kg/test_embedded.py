@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from raregraph.etl.snapshot import Snapshot
 from raregraph.kg.embedded import EmbeddedGraph
 from raregraph.kg.graph import KnowledgeGraph
-from raregraph.kg.model import PHENOTYPIC_ABNORMALITY, ROOT_TERM
+from raregraph.kg.model import PHENOTYPIC_ABNORMALITY, ROOT_TERM, Annotation
 
 
 def test_is_a_knowledge_graph(default_graph: EmbeddedGraph) -> None:
@@ -81,3 +85,44 @@ def test_term_names_cover_labels_and_synonyms_of_current_terms(default_graph: Em
     seizure = {(text, kind) for tid, text, kind in names if tid == "HP:0001250"}
     assert ("Seizure", "LABEL") in seizure and ("Epilepsy", "RELATED") in seizure
     assert not any(tid == "HP:0000057" for tid, _, _ in names)  # obsolete
+
+
+def _annotation_rows(frame: pl.DataFrame, aspect: str | None = None) -> list[Annotation]:
+    """The table's rows as annotations, read the plain way (a polars row at a time)."""
+    return [
+        Annotation(disease_id=row["disease_id"], term_id=row["term_id"], negated=bool(row.get("negated")),
+                   frequency=row.get("frequency"), frequency_raw=row.get("frequency_raw"),
+                   aspect=aspect or row.get("aspect") or "P", onset=row.get("onset"), evidence=row.get("evidence"),
+                   references=tuple(row.get("references") or ()), source=row.get("source"), release=row.get("release"))
+        for row in frame.iter_rows(named=True)
+    ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_annotation_reads_equal_filtering_the_tables(default_graph: EmbeddedGraph, default_snapshot: Snapshot,
+                                                     data: st.DataObject) -> None:
+    """The column-coded reads (kg/embedded.py `_SortedRows`) return what filtering the snapshot's tables does."""
+    phenotypes = default_snapshot.table("disease_phenotypes")
+    inheritance = default_snapshot.table("disease_inheritance")
+    diseases = sorted(set(phenotypes["disease_id"].to_list()))
+    ids = data.draw(st.lists(st.sampled_from(diseases) | st.just("OMIM:000000"), min_size=1, max_size=6))
+    carried = sorted(set(phenotypes.filter(pl.col("disease_id").is_in(ids))["term_id"].to_list())) or ["HP:0000001"]
+    terms = data.draw(st.none() | st.lists(st.sampled_from(carried) | st.just("HP:9999999"), max_size=8))
+
+    def by(items: list[Annotation], key: str) -> dict[str, list[Annotation]]:
+        grouped: dict[str, list[Annotation]] = {}
+        for a in items:
+            grouped.setdefault(getattr(a, key), []).append(a)
+        return {k: sorted(v, key=repr) for k, v in grouped.items()}
+
+    def canonical(found: dict[str, list[Annotation]]) -> dict[str, list[Annotation]]:
+        return {k: sorted(v, key=repr) for k, v in found.items()}
+
+    wanted = phenotypes.filter(pl.col("disease_id").is_in(ids) & (pl.col("term_id").is_in(terms) if terms is not None else True))
+    assert canonical(default_graph.disease_phenotypes(ids, terms=terms)) == by(_annotation_rows(wanted), "disease_id")
+    picked = carried[:5]
+    assert canonical(default_graph.diseases_for_terms(picked)) == by(
+        _annotation_rows(phenotypes.filter(pl.col("term_id").is_in(picked))), "term_id")
+    assert canonical(default_graph.disease_inheritance(ids)) == by(
+        _annotation_rows(inheritance.filter(pl.col("disease_id").is_in(ids)), aspect="I"), "disease_id")

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from starlette.responses import Response, StreamingResponse
 
 from raregraph.api.errors import describe_error
-from raregraph.api.feedback.http import record_result
+from raregraph.api.feedback.http import record_result, record_result_json
 from raregraph.api.http.deps import PipelineDep, RuntimeDep, SettingsDep
 from raregraph.api.http.limits import check_batch, check_case
 from raregraph.api.http.problems import RateLimitExceeded, problem_for_error
@@ -69,8 +69,8 @@ def _json(model: BaseModel) -> bytes:
 
 
 def _answer_json(pipeline: DiagnosisPipeline, body: DiagnoseRequest, options: DiagnoseOptions,
-                 record: Callable[[DiagnoseResult], DiagnoseResult]) -> bytes:
-    return _json(record(pipeline.run_sync(body.as_case(), options)))
+                 record_json: Callable[[DiagnoseResult], bytes]) -> bytes:
+    return record_json(pipeline.run_sync(body.as_case(), options))
 
 
 def _sse(kind: str, model: BaseModel) -> str:
@@ -92,13 +92,13 @@ async def diagnose(body: CaseBody, request: Request, pipeline: PipelineDep, runt
     request.state.case = body if body.phenopacket is None else None  # lets an unknown-id problem name its field
     if pipeline.skipped(options.llm) is not None:  # retrieval only: answer and its JSON in one worker-thread call
         return Response(await runtime.run(_answer_json, pipeline, body, options,
-                                          functools.partial(record_result, request, body), text=bool(body.text)),
+                                          functools.partial(record_result_json, request, body), text=bool(body.text)),
                         media_type="application/json")
     # A hard cap (503 past it); the LLM deadline ends before it, so an LLM timeout is still a 200.
     with anyio.fail_after(settings.api_request_timeout_s):
         result = await pipeline.run(body.as_case(), options, Deadline(settings.api_request_timeout_s))
-        result = await runtime.run(record_result, request, body, result)  # its response_id, for feedback
-        content = await runtime.run(_json, result)  # a 10-candidate answer is ~80 kB of JSON: off the loop
+        # its response_id, for feedback; a 10-candidate answer is ~50 kB of JSON: encoded off the loop
+        content = await runtime.run(record_result_json, request, body, result)
     return Response(content, media_type="application/json")
 
 

@@ -1,0 +1,51 @@
+"""`record_response_json`: the answer's JSON and the stored differential come from one encoding of the differential,
+and equal encoding each on its own (what the diagnose route did before)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from raregraph.api.feedback.record import record_response, record_response_json
+from raregraph.api.feedback.store import FeedbackStore
+from raregraph.api.pipeline import DiagnoseOptions, DiagnosisPipeline
+from raregraph.etl.snapshot import Snapshot
+from raregraph.models import CaseRequest
+from tests.api.test_http import MARFAN, api_settings, service_for
+
+CASES = {
+    "terms": CaseRequest(hpo_present=MARFAN, hpo_excluded=["HP:0001250"]),
+    "text": CaseRequest(text="Tall boy with ectopia lentis and aortic root dilatation, no seizures."),
+}
+
+
+@pytest.mark.parametrize("store_text", [False, True])
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_the_answer_and_the_stored_differential_equal_encoding_each(default_snapshot: Snapshot, tmp_path: Path,
+                                                                    kind: str, store_text: bool) -> None:
+    case = CASES[kind]
+    pipeline = DiagnosisPipeline(service_for(default_snapshot.path), api_settings(default_snapshot))
+    result = pipeline.run_sync(case, DiagnoseOptions(top=5, llm="off"))  # a DiagnoseResult: llm, ranking after the differential
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite'}")
+    try:
+        answer = json.loads(record_response_json(store, case, result, client="clin", store_text=store_text,
+                                                 llm=result.llm, ranking=[r.disease_id for r in result.ranking]))
+        assert answer["response_id"] and answer["candidates"][0]["evidence"]["matched"]
+        again = record_response(store, case, result, client="clin", store_text=store_text, llm=result.llm,
+                                ranking=[r.disease_id for r in result.ranking])
+        expected = json.loads(again.model_copy(update={"response_id": answer["response_id"]}).model_dump_json())
+        assert answer == expected
+        stored = store.responses([answer["response_id"], again.response_id])
+        one, other = stored[answer["response_id"]], stored[again.response_id]  # type: ignore[index]
+        assert (one.retrieval, one.case, one.ranking, one.llm) == (other.retrieval, other.case, other.ranking, other.llm)
+        assert "response_id" not in one.retrieval and one.retrieval["candidates"] == answer["candidates"]
+    finally:
+        store.close()
+
+
+def test_without_a_store_the_json_is_the_answers(default_snapshot: Snapshot) -> None:
+    pipeline = DiagnosisPipeline(service_for(default_snapshot.path), api_settings(default_snapshot))
+    result = pipeline.run_sync(CASES["terms"], DiagnoseOptions(top=3, llm="off"))
+    assert record_response_json(None, CASES["terms"], result) == result.model_dump_json().encode()
