@@ -49,3 +49,22 @@ def test_without_a_store_the_json_is_the_answers(default_snapshot: Snapshot) -> 
     pipeline = DiagnosisPipeline(service_for(default_snapshot.path), api_settings(default_snapshot))
     result = pipeline.run_sync(CASES["terms"], DiagnoseOptions(top=3, llm="off"))
     assert record_response_json(None, CASES["terms"], result) == result.model_dump_json().encode()
+
+
+@pytest.mark.parametrize("store_text", [False, True])
+def test_the_stored_case_is_the_request_as_given(default_snapshot: Snapshot, tmp_path: Path, store_text: bool) -> None:
+    case = CaseRequest(id="Zoë", text="Tall, ectopia lentis — œdème", hpo_present=MARFAN, sex="female",
+                       variants=[{"gene": "FBN1", "hgvs_c": "NM_000138.5:c.718C>T", "zygosity": "Heterozygous"},
+                                 {"chrom": "15", "pos": 48_700_000, "ref": "G", "alt": "A"}])
+    pipeline = DiagnosisPipeline(service_for(default_snapshot.path), api_settings(default_snapshot))
+    result = pipeline.run_sync(case, DiagnoseOptions(top=3, llm="off"))
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite'}")
+    try:
+        answer = json.loads(record_response_json(store, case, result, store_text=store_text))
+        stored = store.responses([answer["response_id"]])[answer["response_id"]]
+    finally:
+        store.close()
+    expected = {"id": "Zoë", "hpo_present": MARFAN, "hpo_excluded": [], "sex": "female", "age": None,  # None kept
+                "variants": [{"gene": "FBN1", "hgvs_c": "NM_000138.5:c.718C>T", "zygosity": "heterozygous"},
+                             {"chrom": "15", "pos": 48_700_000, "ref": "G", "alt": "A"}]}  # a variant's unset fields left out
+    assert stored.case == ({**expected, "text": case.text} if store_text else expected)
