@@ -34,6 +34,10 @@ def install(app: FastAPI, settings: Settings, store: FeedbackStore | None = None
     """
     enabled = settings.feedback_enabled
     app.state.feedback_store = (store or FeedbackStore.from_settings(settings)) if enabled else None
+    if app.state.feedback_store is not None:
+        # migrated while the app loads, so that what the migration leaves (Alembic, its scripts) is in the settled
+        # heap: left to the first answer, every full collection walked it (~10 ms each, several a second)
+        app.state.runtime.after_load(app.state.feedback_store.prepare)
 
     def active_graph() -> Any:
         service = app.state.runtime.service

@@ -13,6 +13,7 @@ per commit so it also survives power loss); PostgreSQL: its default `synchronous
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,6 +38,7 @@ from raregraph.errors import InvalidFeedbackError, StoreUnavailableError
 __all__ = ["EncodedJson", "FeedbackStore", "Grounder", "StoredFeedback", "StoredResponse", "new_response_id"]
 
 T = TypeVar("T")
+log = logging.getLogger("raregraph.api.feedback")
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_PAGE_SIZE = 16_384  # bytes, for a store created from now on (see _sqlite_pragmas)
@@ -194,6 +196,13 @@ class FeedbackStore:
         self._ready()
         with self._guard(), self.engine.connect() as connection:
             connection.execute(select(1)).scalar_one()
+
+    def prepare(self) -> None:
+        """Migrate now if the database answers (else on first use, as every call does); never raises for the database."""
+        try:
+            self.ping()
+        except StoreUnavailableError as err:
+            log.warning("feedback store not ready at start", extra={"reason": str(err)})
 
     def writer_backlog(self) -> int:
         """Answers and writes queued for the writer thread or being written."""

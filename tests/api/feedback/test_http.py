@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,15 @@ def test_recording_off_by_environment_in_a_real_server(default_snapshot: Snapsho
         response = httpx.post(f"{base}/v1/feedback", json={"response_id": "x"}, headers=CLINICIAN, timeout=60)
         _problem(response, 404, "feedback-disabled")
     assert list(data.iterdir()) == [], "no feedback database is created"
+
+
+def test_the_store_is_migrated_while_the_app_loads(default_snapshot: Snapshot, service: DiagnosisService,
+                                                   tmp_path: Path) -> None:
+    """Before the heap is settled: what the migration leaves is then exempt from garbage collections too."""
+    app = create_app(_settings(default_snapshot, tmp_path), build=lambda _settings: service)
+    with TestClient(app) as client:
+        assert app.state.runtime.wait(120), app.state.runtime.failure
+        with sqlite3.connect(app.state.feedback_store.engine.url.database) as connection:  # before any request
+            assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert _diagnose(client)["response_id"]
+    app.state.feedback_store.close()
