@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from raregraph.errors import (
-    ForbiddenError, GraphUnavailableError, InvalidCaseError, InvalidFeedbackError, LlmOutputError, ObsoleteTermError, OutputBusyError,
+    FeedbackDisabledError, ForbiddenError, GraphUnavailableError, InvalidCaseError, InvalidFeedbackError, LlmOutputError, ObsoleteTermError, OutputBusyError,
     RaregraphError, SnapshotBuildError,
     SnapshotNotFoundError, SourceFormatError, SourceMissingError, StoreUnavailableError, UnknownEntityError,
     UnknownTermError, WorkCancelledError,
@@ -34,6 +34,8 @@ _MAP: tuple[tuple[type[BaseException], int, int, str], ...] = (
     (OutputBusyError, 409, 2, "output-busy"),
     (ForbiddenError, 403, 7, "forbidden"),
     (StoreUnavailableError, 503, 5, "store-unavailable"),
+    # a setting of the deployment, not an outage: 404, so that no client retries it as it would a 503
+    (FeedbackDisabledError, 404, 5, "feedback-disabled"),
     (SourceFormatError, 422, 3, "source-format"),
     (SourceMissingError, 422, 3, "source-missing"),
     (SnapshotNotFoundError, 503, 4, "snapshot-not-found"),

@@ -11,6 +11,7 @@ the same cases in this process, one after the other, in the same run.
     .venv/bin/python benchmarks/api_load.py                       # workers 1,2; evidence on,off; 1/8/32 clients
     .venv/bin/python benchmarks/api_load.py --workers 1 --evidence on --duration 10
     .venv/bin/python benchmarks/api_load.py --baseline /path/to/other/venv/bin/raregraph --rounds 3   # before/after, one run
+    .venv/bin/python benchmarks/api_load.py --baseline OTHER --unrecorded   # and this code with recording off, same rounds
 
 The load generator is `wrk` (Debian package `wrk`; a Lua script rotates the request bodies) when
 it is on PATH, else an asyncio + httpx client in a separate process (`--client httpx`). Either way
@@ -293,6 +294,10 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, default=None,
                         help="A `raregraph` executable of another checkout (e.g. the code before a change), served "
                              "and measured in the same run right after this one, level for level")
+    parser.add_argument("--unrecorded", action="store_true",
+                        help="Also measure this code with RAREGRAPH_FEEDBACK_ENABLED=false (answers not recorded) in "
+                             "the same rounds: what recording costs, and the like-for-like peer of a baseline that "
+                             "recorded nothing")
     parser.add_argument("--rounds", type=int, default=1,
                         help="Measure this server and the baseline this many times, alternating which goes first "
                              "(the machine's load drifts); the comparison takes each level's median")
@@ -324,16 +329,20 @@ def main() -> None:
     measure_peer()
 
     rows: list[dict[str, Any]] = []
-    servers = [("this", RAREGRAPH)] + ([("baseline", args.baseline)] if args.baseline else [])
-    plan = [(r, w, s) for r in range(args.rounds) for w in args.workers for s in (servers if r % 2 == 0 else servers[::-1])]
-    for round_no, workers, (label, executable) in plan:
+    servers = [("this", RAREGRAPH, {})] + ([("baseline", args.baseline, {})] if args.baseline else [])
+    if args.unrecorded:
+        servers.append(("unrec", RAREGRAPH, {"RAREGRAPH_FEEDBACK_ENABLED": "false"}))
+    # each round starts with the next server (two servers: alternating)
+    plan = [(r, w, s) for r in range(args.rounds) for w in args.workers
+            for s in servers[r % len(servers):] + servers[:r % len(servers)]]
+    for round_no, workers, (label, executable, server_env) in plan:
         # with N workers each loads its own index: N x 4 ready answers in a row mean all are ready
         # A fresh feedback store per server (unless RAREGRAPH_FEEDBACK_URL names one): the default one in the data
         # folder grows by every answer of every run, and what an answer's record costs then depends on history.
         store = {} if "RAREGRAPH_FEEDBACK_URL" in os.environ else {
             "RAREGRAPH_FEEDBACK_URL": f"sqlite:///{work / f'feedback-{label}-r{round_no}-w{workers}.sqlite'}"}
         server = Server(snapshot, work / f"server-{label}-w{workers}.log", workers=workers, executable=executable,
-                        env={"RAREGRAPH_API_THREADS": str(args.threads), **store}, confirm=workers * 4)
+                        env={"RAREGRAPH_API_THREADS": str(args.threads), **store, **server_env}, confirm=workers * 4)
         try:
             ready_s = server.wait_ready()
             for evidence in modes:
@@ -364,13 +373,14 @@ def main() -> None:
     for row in rows:
         row["ratio_to_in_process"] = row["throughput_rps"] / peer[row["evidence"]]["throughput_rps"]
     _print_table(rows, peer, client)
-    comparison = _compare(rows) if args.baseline else []
+    comparison = _compare(rows) if args.baseline or args.unrecorded else []
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "client": client, "cases": str(args.cases), "n_cases": len(bodies), "duration_s_per_level": args.duration,
         "top": args.top, "threads_per_worker": args.threads, "snapshot": Path(snapshot).name,
         "targets": {"p95_ms_at_32": TARGET_P95_MS, "throughput_ratio": TARGET_RATIO},
         "in_process": peer, "rows": rows, "rounds": args.rounds, "this_vs_baseline": comparison,
+        "unrecorded": args.unrecorded,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "loadavg_start": [round(x, 2) for x in load_start], "loadavg_end": [round(x, 2) for x in os.getloadavg()]},
     }, indent=2), encoding="utf-8")
@@ -379,21 +389,32 @@ def main() -> None:
 
 
 def _compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per level: the median throughput of this server and of the baseline over the rounds, and their ratio."""
+    """Per level: the median throughput of each server over the rounds, and this ÷ baseline (and unrecorded ÷
+    baseline, this ÷ unrecorded when measured)."""
     levels = sorted({(r["workers"], r["evidence"], r["concurrency"]) for r in rows})
+    labels = [label for label in ("this", "baseline", "unrec") if any(r["server"] == label for r in rows)]
+    pairs = [(a, b) for a, b in (("this", "baseline"), ("unrec", "baseline"), ("this", "unrec"))
+             if a in labels and b in labels]
     table = []
     for workers, evidence, concurrency in levels:
         def median(label: str) -> float:
             return statistics.median(r["throughput_rps"] for r in rows if r["server"] == label and r["workers"] == workers
                                      and r["evidence"] == evidence and r["concurrency"] == concurrency)
-        this, base = median("this"), median("baseline")
-        table.append({"workers": workers, "evidence": evidence, "concurrency": concurrency,
-                      "this_rps": round(this, 1), "baseline_rps": round(base, 1), "ratio": round(this / base, 3)})
-    print("\nthis ÷ baseline (median req/s over the rounds)")
-    print(f"{'workers':>7} {'evidence':>8} {'clients':>7} {'this':>8} {'baseline':>8} {'ratio':>6}")
+        rps = {label: median(label) for label in labels}
+        entry: dict[str, Any] = {"workers": workers, "evidence": evidence, "concurrency": concurrency,
+                                 **{f"{label}_rps": round(v, 1) for label, v in rps.items()}}
+        for a, b in pairs:  # this ÷ baseline keeps its old name
+            entry["ratio" if (a, b) == ("this", "baseline") else f"{a}_vs_{b}"] = round(rps[a] / rps[b], 3)
+        table.append(entry)
+    names = ["ratio" if (a, b) == ("this", "baseline") else f"{a}_vs_{b}" for a, b in pairs]
+    print(f"\n{', '.join(f'{a} ÷ {b}' for a, b in pairs)} (median req/s over the rounds; unrec: this code, "
+          "RAREGRAPH_FEEDBACK_ENABLED=false)")
+    print(f"{'workers':>7} {'evidence':>8} {'clients':>7} " + " ".join(f"{label:>8}" for label in labels) + " "
+          + " ".join(f"{'/'.join(p):>14}" for p in pairs))
     for t in table:
-        print(f"{t['workers']:>7} {t['evidence']:>8} {t['concurrency']:>7} {t['this_rps']:>8.1f} {t['baseline_rps']:>8.1f} "
-              f"{t['ratio']:>6.2f}")
+        print(f"{t['workers']:>7} {t['evidence']:>8} {t['concurrency']:>7} "
+              + " ".join(f"{t[f'{label}_rps']:>8.1f}" for label in labels) + " "
+              + " ".join(f"{t[name]:>14.2f}" for name in names))
     return table
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "InvalidFeedbackError",
     "ForbiddenError",
     "StoreUnavailableError",
+    "FeedbackDisabledError",
     "OutputBusyError",
     "WorkCancelledError",
 ]
@@ -130,6 +131,10 @@ class ForbiddenError(RaregraphError):
 
 class StoreUnavailableError(RaregraphError):
     """The feedback database cannot be reached (or its schema cannot be brought up to date)."""
+
+
+class FeedbackDisabledError(RaregraphError):
+    """This deployment keeps no answers and takes no feedback (RAREGRAPH_FEEDBACK_ENABLED=false)."""
 
 
 class OutputBusyError(RaregraphError):

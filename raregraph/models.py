@@ -236,7 +236,8 @@ class DiagnosisResponse(BaseModel):
     candidates: list[CandidateOut]
     warnings: list[str] = Field(default_factory=list)
     response_id: str | None = Field(
-        None, description="Cite it in POST /v1/feedback; null when this answer was not recorded (CLI, store down)",
+        None, description="Cite it in POST /v1/feedback; null when this answer was not recorded (CLI, store down, "
+                          "RAREGRAPH_FEEDBACK_ENABLED=false)",
     )
 
 

@@ -170,6 +170,12 @@ class Settings(BaseSettings):
     )
 
     # --- feedback store (api/feedback/) ---------------------------------------------------------------
+    feedback_enabled: bool = Field(
+        True, description="Record every diagnose answer so clinicians can cite it in POST /v1/feedback. false: "
+                          "no answer is kept (no store is opened for it), answers carry response_id null, POST "
+                          "/v1/feedback answers 404 feedback-disabled; RAREGRAPH_CASE_EVIDENCE still reads the verdicts "
+                          "already stored",
+    )
     feedback_url: str | None = Field(
         None, description="SQLAlchemy URL of the feedback database, e.g. postgresql+psycopg://user@host/db; "
                           "unset: SQLite (WAL) at <snapshot_dir>/feedback.sqlite",

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Request
 
 from raregraph.api.feedback.grounding import SnapshotDiseases
 from raregraph.api.feedback.record import record_response, record_response_json
 from raregraph.api.feedback.schemas import FeedbackIn, FeedbackOut
 from raregraph.api.feedback.store import FeedbackStore, StoredFeedback
 from raregraph.api.http.problems import Problem
-from raregraph.errors import ForbiddenError
+from raregraph.errors import FeedbackDisabledError, ForbiddenError
 from raregraph.models import CaseRequest, DiagnosisResponse
 from raregraph.settings import Settings
 
@@ -27,8 +27,17 @@ _EXAMPLE = {"response_id": "5f0c1d2e-8a41-4b7e-9a55-0d6b1c3e2f10", "confirmed_di
 
 
 def install(app: FastAPI, settings: Settings, store: FeedbackStore | None = None) -> None:
-    """Mount the feedback route on `app`, with its store (default: RAREGRAPH_FEEDBACK_URL) and grounder."""
-    app.state.feedback_store = store or FeedbackStore.from_settings(settings)
+    """Mount the feedback route on `app`, with its store (default: RAREGRAPH_FEEDBACK_URL) and grounder.
+
+    With RAREGRAPH_FEEDBACK_ENABLED=false the app has no store: answers are not recorded (their
+    `response_id` is null) and the route answers 404 `feedback-disabled`.
+    """
+    enabled = settings.feedback_enabled
+    app.state.feedback_store = (store or FeedbackStore.from_settings(settings)) if enabled else None
+    if app.state.feedback_store is not None:
+        # migrated while the app loads, so that what the migration leaves (Alembic, its scripts) is in the settled
+        # heap: left to the first answer, every full collection walked it (~10 ms each, several a second)
+        app.state.runtime.after_load(app.state.feedback_store.prepare)
 
     def active_graph() -> Any:
         service = app.state.runtime.service
@@ -37,6 +46,8 @@ def install(app: FastAPI, settings: Settings, store: FeedbackStore | None = None
     app.state.feedback_grounder = SnapshotDiseases(settings.snapshot_dir, active_graph)
     app.include_router(router, responses={
         403: {**_PROBLEM, "description": "The API key lacks the `feedback` scope (RAREGRAPH_API_KEY_SCOPES)"},
+        404: {**_PROBLEM, "description": "This server keeps no answers and takes no feedback "
+                                         "(RAREGRAPH_FEEDBACK_ENABLED=false)"},
         422: {**_PROBLEM, "description": "Invalid feedback: unknown response or disease id, rating outside 1-5"},
         503: {**_PROBLEM, "description": "The feedback database is unavailable (see Retry-After)"},
     })
@@ -95,8 +106,15 @@ def feedback_out(stored: StoredFeedback) -> FeedbackOut:
     return FeedbackOut(**fields)
 
 
+async def _enabled(request: Request) -> None:
+    """404 `feedback-disabled` on a server that records nothing, before the body or the key's scope is checked."""
+    if request.app.state.feedback_store is None:
+        raise FeedbackDisabledError("this server keeps no diagnose answers and takes no feedback "
+                                    "(RAREGRAPH_FEEDBACK_ENABLED=false)")
+
+
 @router.post(
-    "/feedback", status_code=201, response_model=FeedbackOut,
+    "/feedback", dependencies=[Depends(_enabled)], status_code=201, response_model=FeedbackOut,
     summary="A clinician's verdict on a diagnose answer: confirmed diagnosis, ratings, A/B preference, comment",
     description="Cite the `response_id` a diagnose answer carries. The confirmed disease must exist in the "
                 "snapshot that answer was ranked on. Needs an API key with the `feedback` scope; the key's "

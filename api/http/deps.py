@@ -61,6 +61,7 @@ class Runtime:
         self._memo: dict[str, Any] = {}
         self._pipeline: DiagnosisPipeline | None = None
         self._memo_lock = threading.Lock()
+        self._after_load: list[Callable[[], None]] = []
 
     @property
     def ready(self) -> bool:
@@ -72,6 +73,11 @@ class Runtime:
         if self.text_linking == "waiting" and self.service is not None and self.service.linker.loaded:
             return "ready"
         return self.text_linking
+
+    def after_load(self, step: Callable[[], None]) -> None:
+        """Run `step` in the load thread once the service is ready, before the heap is settled (its objects are then
+        exempt from collections too); a step that fails is logged and skipped."""
+        self._after_load.append(step)
 
     def start(self) -> None:
         """Create the thread limiters (inside the event loop); build the service and load text linking in a daemon thread."""
@@ -111,7 +117,12 @@ class Runtime:
         self.text_linking = "loading"
         self.service = service
         log.info("service ready", extra={"snapshot_id": service.snapshot_id, "load_s": self.load_seconds})
-        self._load_text(service)
+        for step in self._after_load:
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - a step prepares what a request would otherwise do on first use
+                log.warning("a load step failed; what it prepares is done on first use", exc_info=True)
+        self._load_text(service)  # settles the heap again
 
     def _load_text(self, service: Retriever) -> None:
         """The text linker's caches, and the embedding model and index when the tier is on (seconds when cached)."""

@@ -56,6 +56,7 @@ _TITLES: dict[str, str] = {
     "json-too-deep": "JSON nested too deeply",
     "number-too-long": "Number too long",
     "internal-error": "Internal error",
+    "feedback-disabled": "Feedback disabled on this server",
 }
 
 

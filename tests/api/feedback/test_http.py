@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,6 +18,7 @@ from raregraph.api.feedback.record import NOT_RECORDED_WARNING
 from raregraph.api.feedback.store import FeedbackStore
 from raregraph.retrieval.retriever import Retriever as DiagnosisService
 from raregraph.etl.snapshot import Snapshot
+from tests.api.live import live_server
 from tests.api.test_http import MARFAN, PROBLEM, api_settings, service_for
 
 CLINICIAN, VIEWER = {"X-API-Key": "k-clin"}, {"X-API-Key": "k-view"}
@@ -141,3 +145,52 @@ def test_batch_and_stream_answers_can_be_cited_by_feedback(app_and_store: tuple[
         body = {"response_id": answer["response_id"], "confirmed_disease_id": answer["candidates"][0]["disease_id"]}
         response = client.post("/v1/feedback", json=body, headers=CLINICIAN)
         assert response.status_code == 201, response.text
+
+
+def test_with_recording_off_answers_carry_no_id_and_feedback_is_404(default_snapshot: Snapshot, service: DiagnosisService,
+                                                                   tmp_path: Path) -> None:
+    app = create_app(_settings(default_snapshot, tmp_path, feedback_enabled=False), service)
+    with TestClient(app) as client:
+        answer = _diagnose(client)
+        batch = client.post("/v1/diagnose/batch", params={"top": 3}, headers=VIEWER, json={"cases": [{"hpo_present": MARFAN}]})
+        stream = client.post("/v1/diagnose/stream", params={"top": 3}, headers=VIEWER, json={"hpo_present": MARFAN})
+        final = json.loads([line for line in stream.text.splitlines() if line.startswith("data: ")][-1].removeprefix("data: "))
+        for given in (answer, batch.json()["results"][0]["result"], final):
+            assert given["candidates"] and given["response_id"] is None
+            assert NOT_RECORDED_WARNING not in given["warnings"], "nothing is wrong: the server records nothing"
+        for headers, body in ((CLINICIAN, {"response_id": "x", "comment": "c"}), (VIEWER, {"response_id": "x"})):
+            response = client.post("/v1/feedback", json=body, headers=headers)  # neither scope nor body matter
+            doc = _problem(response, 404, "feedback-disabled")
+            assert "RAREGRAPH_FEEDBACK_ENABLED=false" in doc["detail"] and "retry-after" not in response.headers
+        assert "404" in client.get("/openapi.json", headers=VIEWER).json()["paths"]["/v1/feedback"]["post"]["responses"]
+    assert app.state.feedback_store is None
+    assert list(tmp_path.iterdir()) == [], "no feedback database is created"
+
+
+@pytest.mark.integration
+def test_recording_off_by_environment_in_a_real_server(default_snapshot: Snapshot, tmp_path: Path,
+                                                      free_port: Callable[[], int]) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    env = {**os.environ, "RAREGRAPH_SNAPSHOT": str(default_snapshot.path), "RAREGRAPH_SNAPSHOT_DIR": str(data),
+           "RAREGRAPH_EMBEDDING_ENABLED": "false", "RAREGRAPH_FEEDBACK_ENABLED": "false",
+           "RAREGRAPH_API_KEYS": json.dumps({"clin": "k-clin"}), "RAREGRAPH_API_KEY_SCOPES": json.dumps({"clin": ["feedback"]})}
+    env.pop("RAREGRAPH_FEEDBACK_URL", None)
+    with live_server(env, free_port(), tmp_path / "server.log", CLINICIAN) as base:
+        answer = httpx.post(f"{base}/v1/diagnose", json={"hpo_present": MARFAN}, headers=CLINICIAN, timeout=60)
+        assert answer.status_code == 200 and answer.json()["response_id"] is None
+        response = httpx.post(f"{base}/v1/feedback", json={"response_id": "x"}, headers=CLINICIAN, timeout=60)
+        _problem(response, 404, "feedback-disabled")
+    assert list(data.iterdir()) == [], "no feedback database is created"
+
+
+def test_the_store_is_migrated_while_the_app_loads(default_snapshot: Snapshot, service: DiagnosisService,
+                                                   tmp_path: Path) -> None:
+    """Before the heap is settled: what the migration leaves is then exempt from garbage collections too."""
+    app = create_app(_settings(default_snapshot, tmp_path), build=lambda _settings: service)
+    with TestClient(app) as client:
+        assert app.state.runtime.wait(120), app.state.runtime.failure
+        with sqlite3.connect(app.state.feedback_store.engine.url.database) as connection:  # before any request
+            assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert _diagnose(client)["response_id"]
+    app.state.feedback_store.close()

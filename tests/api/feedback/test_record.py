@@ -3,10 +3,12 @@ and equal encoding each on its own (what the diagnose route did before)."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from raregraph.api.feedback.record import record_response, record_response_json
 from raregraph.api.feedback.store import FeedbackStore
@@ -49,3 +51,52 @@ def test_without_a_store_the_json_is_the_answers(default_snapshot: Snapshot) -> 
     pipeline = DiagnosisPipeline(service_for(default_snapshot.path), api_settings(default_snapshot))
     result = pipeline.run_sync(CASES["terms"], DiagnoseOptions(top=3, llm="off"))
     assert record_response_json(None, CASES["terms"], result) == result.model_dump_json().encode()
+
+
+@pytest.mark.parametrize("store_text", [False, True])
+def test_the_stored_case_is_the_request_as_given(default_snapshot: Snapshot, tmp_path: Path, store_text: bool) -> None:
+    case = CaseRequest(id="Zoë", text="Tall, ectopia lentis — œdème", hpo_present=MARFAN, sex="female",
+                       variants=[{"gene": "FBN1", "hgvs_c": "NM_000138.5:c.718C>T", "zygosity": "Heterozygous"},
+                                 {"chrom": "15", "pos": 48_700_000, "ref": "G", "alt": "A"}])
+    pipeline = DiagnosisPipeline(service_for(default_snapshot.path), api_settings(default_snapshot))
+    result = pipeline.run_sync(case, DiagnoseOptions(top=3, llm="off"))
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite'}")
+    try:
+        answer = json.loads(record_response_json(store, case, result, store_text=store_text))
+        stored = store.responses([answer["response_id"]])[answer["response_id"]]
+    finally:
+        store.close()
+    expected = {"id": "Zoë", "hpo_present": MARFAN, "hpo_excluded": [], "sex": "female", "age": None,  # None kept
+                "variants": [{"gene": "FBN1", "hgvs_c": "NM_000138.5:c.718C>T", "zygosity": "heterozygous"},
+                             {"chrom": "15", "pos": 48_700_000, "ref": "G", "alt": "A"}]}  # a variant's unset fields left out
+    assert stored.case == ({**expected, "text": case.text} if store_text else expected)
+
+
+def _reachable(root: object, limit: int = 200_000) -> list[object]:
+    seen, todo, out = {id(root)}, [root], []
+    while todo and len(out) < limit:
+        for child in gc.get_referents(todo.pop()):
+            if id(child) not in seen and not isinstance(child, type):
+                seen.add(id(child))
+                out.append(child)
+                todo.append(child)
+    return out
+
+
+def test_a_queued_answer_holds_none_of_the_answers_models(default_snapshot: Snapshot, tmp_path: Path) -> None:
+    """An answer with evidence is thousands of objects: held while it waits for the writer, every GC pass walked them."""
+    pipeline = DiagnosisPipeline(service_for(default_snapshot.path), api_settings(default_snapshot))
+    result = pipeline.run_sync(CASES["terms"], DiagnoseOptions(top=5, llm="off"))
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite'}")
+    store.migrate()
+    store._writer._linger_s = 60.0  # noqa: SLF001 - the answer stays queued until close
+    try:
+        answer = json.loads(record_response_json(store, CASES["terms"], result, llm=result.llm,
+                                                 ranking=[r.disease_id for r in result.ranking]))
+        [queued] = list(store._writer._queue)  # noqa: SLF001
+        held = _reachable(queued)
+        assert not [o for o in held if isinstance(o, BaseModel) and not isinstance(o, CaseRequest)]
+        assert all(o is not result for o in held)
+    finally:
+        store.close()
+    assert store.responses([answer["response_id"]])[answer["response_id"]].retrieval["candidates"] == answer["candidates"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,3 +114,34 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path, mode: str, level: int) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == level
     store.close()
+
+
+def _page_size(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        return int(connection.execute("PRAGMA page_size").fetchone()[0])
+
+
+def test_a_new_sqlite_store_has_16_kib_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    new, old = tmp_path / "new.sqlite", tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as connection:  # a store created before: 4 KiB pages, WAL
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE before (x)")
+    for path in (new, old):
+        store = FeedbackStore(f"sqlite:///{path}")
+        try:
+            rid = record(store, retrieval={"candidates": ["x" * 100_000]})  # a row of many pages
+            assert store.responses([rid])[rid].retrieval == {"candidates": ["x" * 100_000]}
+        finally:
+            store.close()
+    assert (_page_size(new), _page_size(old)) == (16_384, 4_096)
+
+
+def test_json_columns_read_back_as_written(store: FeedbackStore) -> None:
+    case = {"id": "Zoë, 3 ans", "hpo_present": ["HP:0001166"], "hpo_excluded": [], "sex": None, "age": "P3Y",
+            "variants": [{"gene": "FBN1", "pos": 48_700_000, "zygosity": "heterozygous"}], "text": "œdème ✓ \"quoted\"\n"}
+    llm = {"status": "ok", "model": "m", "confidence": 0.125, "nested": {"empty": [], "none": None, "flag": True}}
+    rid = record(store, case=case, llm=llm, ranking=["OMIM:154700", "ORPHA:558"])
+    stored = store.responses([rid])[rid]
+    assert (stored.case, stored.llm, stored.ranking) == (case, llm, ["OMIM:154700", "ORPHA:558"])
+    store.audit(actor="clin", action="export", target=None, detail={"file": "é.jsonl", "rows": 2})
+    assert store.audit_trail()[0].detail == {"file": "é.jsonl", "rows": 2}
