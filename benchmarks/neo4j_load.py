@@ -82,7 +82,6 @@ def _profile_params(sample: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
     from raregraph.kg.model import normalize_label
 
     genes = [{"key": k, "upper": k.upper()} for k in sample["genes"]]
-    marfan = ["HP:0001166", "HP:0001083", "HP:0002616", "HP:0000545", "HP:0001250", "HP:0004322"]
     return {
         "term_resolution_by_id": {"ids": sample["terms"]},
         "terms_by_id": {"ids": sample["terms"]},
